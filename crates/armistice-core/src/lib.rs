@@ -9,6 +9,7 @@ pub mod entry;
 pub mod event;
 pub mod ids;
 pub mod json;
+pub mod redact;
 pub mod rejection;
 pub mod rules;
 pub mod sign;

@@ -110,6 +110,25 @@ impl RuleState {
         self.loaded.insert(stream);
     }
 
+    /// Drops what is known of `stream`, so that it is loaded again from the
+    /// log (after a batch that touched it was rejected).
+    pub fn forget(&mut self, stream: &StreamId) {
+        self.loaded.remove(stream);
+        self.versions.remove(stream);
+        match stream {
+            StreamId::Party(id) => {
+                self.parties.remove(id);
+            }
+            StreamId::Agreement(id) => {
+                self.agreements.remove(id);
+            }
+            StreamId::Claim(id) => {
+                self.claims.remove(id);
+            }
+            StreamId::Ledger => {}
+        }
+    }
+
     /// The number of entries in `stream` (0 when it is new).
     pub fn version(&self, stream: &StreamId) -> u64 {
         self.versions.get(stream).copied().unwrap_or(0)

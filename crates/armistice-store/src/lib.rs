@@ -1,1 +1,18 @@
-//! placeholder
+//! The append-only, sled-backed Armistice log.
+//!
+//! One sled tree holds the entries and, under other key prefixes, their
+//! indexes and Merkle nodes; each append writes all of them in one atomic
+//! batch, then makes it durable (`flush` + `fdatasync`) before returning.
+//! Nothing here updates or deletes an entry, except redaction, which swaps
+//! a payload for its redacted reading copy and keeps the header (and so
+//! every hash and proof) as it was.
+#![warn(missing_docs)]
+
+mod error;
+pub mod keys;
+mod ledger;
+mod verify;
+
+pub use error::StoreError;
+pub use verify::{Problem, VerifyReport};
+pub use ledger::{decode_record, AppendOptions, Appended, Head, Ledger, BATCH_EVENTS_MAX};

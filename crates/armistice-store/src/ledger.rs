@@ -1,0 +1,566 @@
+//! The ledger: an append-only log in one sled tree, with its indexes and
+//! Merkle nodes written in the same atomic batch as each entry.
+
+use crate::error::StoreError;
+use crate::keys;
+use armistice_core::entry::{self, decode_payload, encode_payload, sha256, Hash, Header, Record};
+use armistice_core::json::Submission;
+use armistice_core::rules::{referenced_streams, Clock, RuleState};
+use armistice_core::{Event, Rejection, Statement, StreamId, Timestamp};
+use armistice_merkle::NodeSource;
+use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use uuid::Uuid;
+
+/// Most events one append may carry (an import is split into batches of at most this).
+pub const BATCH_EVENTS_MAX: usize = 100_000;
+
+/// The folder inside a ledger that holds sled's files.
+const SLED_DIR: &str = "sled";
+
+/// The newest entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// Its seq (0 for an empty log).
+    pub seq: u64,
+    /// Its hash ([`entry::GENESIS_HASH`] for an empty log).
+    pub hash: Hash,
+    /// Its recorded_at (`Timestamp::MIN` for an empty log).
+    pub recorded_at: Timestamp,
+}
+
+impl Head {
+    const EMPTY: Head = Head {
+        seq: 0,
+        hash: entry::GENESIS_HASH,
+        recorded_at: Timestamp::MIN,
+    };
+}
+
+/// How to append a batch.
+#[derive(Clone, Copy, Debug)]
+pub struct AppendOptions {
+    /// The ledger's clock now: `recorded_at` for new entries, and the limit for "future".
+    pub now: Timestamp,
+    /// Whether lines may carry `recorded_at` and `hash` (migration, `import --backfill`).
+    pub backfill: bool,
+}
+
+/// What an append did with one event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// Where it is in the log.
+    pub seq: u64,
+    /// Its id.
+    pub event_id: Uuid,
+    /// Its stream.
+    pub stream: String,
+    /// Its version in the stream.
+    pub version: u64,
+    /// Its hash.
+    pub hash: Hash,
+    /// True when it was already stored (same id, same content) and nothing was added.
+    pub duplicate: bool,
+}
+
+/// An open ledger. One process at a time; within it, appends are serialised.
+pub struct Ledger {
+    path: PathBuf,
+    tree: sled::Db,
+    data_file: File,
+    writer: Mutex<Writer>,
+}
+
+struct Writer {
+    head: Head,
+    rules: RuleState,
+}
+
+impl Ledger {
+    /// Creates a new, empty ledger at `path` (a folder that must not exist yet, or be empty).
+    pub fn create(path: &Path) -> Result<Ledger, StoreError> {
+        if path.exists() && std::fs::read_dir(path)?.next().is_some() {
+            return Err(StoreError::AlreadyExists(path.to_owned()));
+        }
+        std::fs::create_dir_all(path)?;
+        Self::open_sled(path)
+    }
+
+    /// Opens the ledger at `path`.
+    pub fn open(path: &Path) -> Result<Ledger, StoreError> {
+        if !path.join(SLED_DIR).join("db").is_file() {
+            return Err(StoreError::NotALedger(path.to_owned()));
+        }
+        Self::open_sled(path)
+    }
+
+    fn open_sled(path: &Path) -> Result<Ledger, StoreError> {
+        let sled_path = path.join(SLED_DIR);
+        let tree = sled::Config::new().path(&sled_path).open().map_err(|e| match e {
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                StoreError::Busy(path.to_owned())
+            }
+            other => StoreError::Sled(other),
+        })?;
+        let data_file = File::open(sled_path.join("db"))?;
+        let head = read_head(&tree)?;
+        Ok(Ledger {
+            path: path.to_owned(),
+            tree,
+            data_file,
+            writer: Mutex::new(Writer { head, rules: RuleState::default() }),
+        })
+    }
+
+    /// The folder the ledger lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The newest entry (seq 0 when empty).
+    pub fn head(&self) -> Head {
+        self.lock_writer().head
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
+        // A panic while holding the lock can only come from an assertion
+        // before anything was written (the batch is applied atomically, and
+        // rule state is reloaded from disk on failure), so the state is sound.
+        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Appends a batch: all of it lands, durably, or none of it does and the
+    /// ledger is unchanged byte for byte.
+    pub fn append(&self, batch: &[Submission], options: &AppendOptions) -> Result<Vec<Appended>, StoreError> {
+        if batch.len() > BATCH_EVENTS_MAX {
+            return Err(StoreError::rejected(0, Rejection::event(format!(
+                "a batch holds at most {BATCH_EVENTS_MAX} events, not {}", batch.len()
+            ))));
+        }
+        let mut writer = self.lock_writer();
+        let mut stage = Stage::new(writer.head);
+        let staged = self.stage_all(&mut writer.rules, &mut stage, batch, options);
+        let staged = staged.and_then(|appended| {
+            if stage.writes == 0 {
+                return Ok(appended);
+            }
+            self.tree.apply_batch(std::mem::take(&mut stage.batch))?;
+            writer.head = stage.head;
+            self.sync()?;
+            Ok(appended)
+        });
+        if staged.is_err() && stage.head != writer.head {
+            for stream in &stage.touched {
+                writer.rules.forget(stream);
+            }
+        }
+        staged
+    }
+
+    /// Makes every write so far durable: sled's flush, then an `fdatasync`
+    /// of its data file (sled 0.34's flush ends in `sync_file_range`, which is
+    /// not a durability barrier).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.tree.flush()?;
+        self.data_file.sync_data()?;
+        Ok(())
+    }
+
+    fn stage_all(
+        &self,
+        rules: &mut RuleState,
+        stage: &mut Stage,
+        batch: &[Submission],
+        options: &AppendOptions,
+    ) -> Result<Vec<Appended>, StoreError> {
+        let mut appended = Vec::with_capacity(batch.len());
+        for (index, submission) in batch.iter().enumerate() {
+            let outcome = self.stage_one(rules, stage, submission, options);
+            match outcome {
+                Ok(one) => appended.push(one),
+                Err(Staging::Rejected(rejection)) => return Err(StoreError::rejected(index, rejection)),
+                Err(Staging::Failed(error)) => return Err(error),
+            }
+        }
+        Ok(appended)
+    }
+
+    fn stage_one(
+        &self,
+        rules: &mut RuleState,
+        stage: &mut Stage,
+        submission: &Submission,
+        options: &AppendOptions,
+    ) -> Result<Appended, Staging> {
+        let copy = &submission.copy;
+        if !options.backfill {
+            if let Some(field) = copy.first_field() {
+                return Err(Rejection::field(field, "is set by the ledger; it is accepted only with `import --backfill`").into());
+            }
+        }
+        if copy.hash.is_none() {
+            if let Some(field) = copy.derived_fields.first() {
+                return Err(Rejection::field(*field, "is accepted only beside `hash`, in a copy of an Armistice entry").into());
+            }
+        }
+        let recorded_at = self.recorded_at(stage, submission, options)?;
+        let mut statement = submission.statement.clone();
+        if !submission.occurred_at_given {
+            statement.occurred_at = recorded_at;
+        }
+        if let Some(seq) = self.stored_seq(stage, &statement.event_id)? {
+            return self.duplicate(stage, seq, submission, &statement);
+        }
+        let stream = statement.stream();
+        for referenced in referenced_streams(&statement) {
+            self.load_stream(rules, &referenced)?;
+            stage.touched.insert(referenced);
+        }
+        let version = rules.version(&stream);
+        if let Some(expected) = submission.expected_version {
+            if expected != version {
+                return Err(Rejection::field("expected_version", format!(
+                    "stream `{stream}` is at version {version}, not {expected}: another statement came first"
+                )).into());
+            }
+        }
+        rules.check(&statement, submission.signature.as_ref(), Clock { now: options.now, recorded_at })?;
+        let redaction = match &statement.event {
+            Event::EntryRedacted(e) => Some(self.stage_redaction(stage, e)?),
+            _ => None,
+        };
+        let payload = encode_payload(&statement);
+        if payload.len() > entry::PAYLOAD_BYTES_MAX {
+            return Err(Rejection::event(format!(
+                "the event encodes to {} bytes; the limit is {}", payload.len(), entry::PAYLOAD_BYTES_MAX
+            )).into());
+        }
+        let header = Header {
+            schema: entry::SCHEMA_VERSION,
+            seq: stage.head.seq + 1,
+            recorded_at,
+            occurred_at: statement.occurred_at,
+            event_type: statement.event.event_type(),
+            backfilled: match copy.hash {
+                Some(_) => copy.backfilled.unwrap_or(false),
+                None => options.backfill,
+            },
+            event_id: statement.event_id,
+            stream: stream.name(),
+            version: version + 1,
+            by: statement.by.clone(),
+            prev_hash: stage.head.hash,
+            payload_sha256: sha256(&payload),
+            signature: submission.signature,
+        };
+        let leaf = header.encode();
+        let hash = sha256(&leaf);
+        check_copy(copy, &header, &hash)?;
+        self.stage_entry(stage, &header, &leaf, &payload, hash)?;
+        if let Some((seq, value)) = redaction {
+            stage.put(keys::entry(seq).to_vec(), value);
+        }
+        rules.apply(&statement);
+        Ok(Appended {
+            seq: header.seq,
+            event_id: header.event_id,
+            stream: header.stream,
+            version: header.version,
+            hash,
+            duplicate: false,
+        })
+    }
+
+    fn recorded_at(&self, stage: &Stage, submission: &Submission, options: &AppendOptions) -> Result<Timestamp, Staging> {
+        let last = stage.head.recorded_at;
+        match submission.copy.recorded_at {
+            None => Ok(options.now.max(last)),
+            Some(at) if at > options.now => Err(Rejection::field("recorded_at", format!(
+                "{at} lies in the future (the ledger's clock reads {})", options.now
+            )).into()),
+            Some(at) if at < last => Err(Rejection::field("recorded_at", format!(
+                "{at} is earlier than the previous entry's recorded_at {last}; backfilled entries must be in order"
+            )).into()),
+            Some(at) => Ok(at),
+        }
+    }
+
+    fn stored_seq(&self, stage: &Stage, event_id: &Uuid) -> Result<Option<u64>, StoreError> {
+        if let Some(seq) = stage.event_ids.get(event_id) {
+            return Ok(Some(*seq));
+        }
+        Ok(self.tree.get(keys::event_id(event_id))?.as_deref().and_then(keys::tail_u64))
+    }
+
+    fn duplicate(&self, stage: &Stage, seq: u64, submission: &Submission, statement: &Statement) -> Result<Appended, Staging> {
+        let stored = match stage.records.get(&seq) {
+            Some(record) => record.clone(),
+            None => self.record(seq)?,
+        };
+        let mut compared = statement.clone();
+        if !submission.occurred_at_given {
+            compared.occurred_at = stored.statement.occurred_at;
+        }
+        let same_hash = submission.copy.hash.is_none_or(|hash| hash == stored.hash);
+        if compared != stored.statement || !same_hash || stored.redacted {
+            return Err(Rejection::field("event_id", format!(
+                "{} is already stored (seq {seq}) with different content", statement.event_id
+            )).into());
+        }
+        Ok(Appended {
+            seq,
+            event_id: stored.header.event_id,
+            stream: stored.header.stream,
+            version: stored.header.version,
+            hash: stored.hash,
+            duplicate: true,
+        })
+    }
+
+    fn stage_entry(&self, stage: &mut Stage, header: &Header, leaf: &[u8], payload: &[u8], hash: Hash) -> Result<(), StoreError> {
+        let seq = header.seq;
+        let seq_bytes = seq.to_be_bytes().to_vec();
+        let mut value = Vec::with_capacity(leaf.len() + 1 + payload.len());
+        value.extend_from_slice(leaf);
+        value.push(keys::PAYLOAD_ORIGINAL);
+        value.extend_from_slice(payload);
+        stage.put(keys::entry(seq).to_vec(), value);
+        stage.put(keys::event_id(&header.event_id).to_vec(), seq_bytes.clone());
+        stage.put(keys::stream(&header.stream, header.version), seq_bytes);
+        stage.put(keys::occurred(header.occurred_at.micros(), seq).to_vec(), Vec::new());
+        let leaf_hash = armistice_merkle::leaf_hash(leaf);
+        let nodes = armistice_merkle::nodes_to_store(seq - 1, leaf_hash, &StagedNodes { ledger: self, stage })
+            .map_err(|e| StoreError::corrupt(seq, format!("Merkle tree: {e}")))?;
+        for (level, index, node) in nodes {
+            stage.nodes.insert((level, index), node);
+            stage.put(keys::merkle(level, index).to_vec(), node.to_vec());
+        }
+        let statement = decode_payload(header.schema, payload).map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
+        stage.event_ids.insert(header.event_id, seq);
+        stage.records.insert(seq, Record { header: header.clone(), hash, statement, redacted: false });
+        stage.head = Head { seq, hash, recorded_at: header.recorded_at };
+        Ok(())
+    }
+
+    /// Loads `stream`'s entries into the rule state, unless already there.
+    fn load_stream(&self, rules: &mut RuleState, stream: &StreamId) -> Result<(), StoreError> {
+        if rules.is_loaded(stream) {
+            return Ok(());
+        }
+        for record in self.stream_records(&stream.name())? {
+            rules.apply(&record.statement);
+        }
+        rules.mark_loaded(stream.clone());
+        Ok(())
+    }
+
+    /// Every entry of `stream` (`claim/X`), in version order.
+    pub fn stream_records(&self, stream: &str) -> Result<Vec<Record>, StoreError> {
+        let mut records = Vec::new();
+        for item in self.tree.scan_prefix(keys::stream_prefix(stream)) {
+            let (key, value) = item?;
+            let seq = keys::tail_u64(&value).ok_or_else(|| StoreError::corrupt(0, format!(
+                "stream index key {key:?} holds no seq"
+            )))?;
+            records.push(self.record(seq)?);
+        }
+        Ok(records)
+    }
+
+    /// The entry at `seq`.
+    pub fn record(&self, seq: u64) -> Result<Record, StoreError> {
+        let value = self.tree.get(keys::entry(seq))?.ok_or_else(|| StoreError::NoSuchEntry {
+            seq,
+            len: self.head().seq,
+        })?;
+        decode_record(seq, &value)
+    }
+
+    /// The entries with `from <= seq <= to`, in order, read lazily.
+    pub fn records(&self, from: u64, to: u64) -> impl Iterator<Item = Result<Record, StoreError>> + '_ {
+        self.raw_entries(from, to).map(|item| item.and_then(|(seq, value)| decode_record(seq, &value)))
+    }
+
+    /// The stored bytes of entries `from..=to`: (seq, leaf || marker || payload).
+    pub fn raw_entries(&self, from: u64, to: u64) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + '_ {
+        self.tree
+            .range(keys::entry(from)..=keys::entry(to.max(from)))
+            .take_while(move |_| from <= to)
+            .map(|item| {
+                let (key, value) = item?;
+                let seq = keys::tail_u64(&key).ok_or_else(|| StoreError::corrupt(0, "short entry key"))?;
+                Ok((seq, value))
+            })
+    }
+
+    /// The largest seq whose `recorded_at <= at` (0 if none), by binary search:
+    /// `recorded_at` never decreases along the log, so a `--known-at` replay
+    /// can stop there without reading further.
+    pub fn last_seq_recorded_by(&self, at: Timestamp) -> Result<u64, StoreError> {
+        let (mut low, mut high) = (0, self.head().seq);
+        while low < high {
+            let mid = low + (high - low).div_ceil(2);
+            if self.record_header(mid)?.recorded_at <= at {
+                low = mid;
+            } else {
+                high = mid - 1;
+            }
+        }
+        Ok(low)
+    }
+
+    /// The header of entry `seq`, without decoding its payload.
+    pub fn record_header(&self, seq: u64) -> Result<Header, StoreError> {
+        let value = self.tree.get(keys::entry(seq))?.ok_or(StoreError::NoSuchEntry { seq, len: self.head().seq })?;
+        Header::decode(&value).map(|(header, _)| header).map_err(|e| StoreError::corrupt(seq, e.to_string()))
+    }
+
+    /// Sled's tree, for the verifier and for tests that tamper with storage.
+    pub fn tree(&self) -> &sled::Db {
+        &self.tree
+    }
+
+    fn stage_redaction(&self, stage: &Stage, e: &armistice_core::event::EntryRedacted) -> Result<(u64, Vec<u8>), Staging> {
+        let head_seq = stage.head.seq;
+        if e.seq == 0 || e.seq > head_seq {
+            return Err(Rejection::field("seq", format!("no entry {} to redact: the log holds {head_seq}", e.seq)).into());
+        }
+        if stage.records.contains_key(&e.seq) {
+            return Err(Rejection::field("seq", "an entry cannot be redacted in the batch that appends it").into());
+        }
+        let target = self.record(e.seq)?;
+        if target.redacted {
+            return Err(Rejection::field("seq", format!("entry {} is already redacted", e.seq)).into());
+        }
+        if matches!(target.statement.event, Event::EntryRedacted(_)) {
+            return Err(Rejection::field("seq", "a redaction cannot itself be redacted").into());
+        }
+        let copy = armistice_core::redact::redact(&target.statement, &e.fields)?;
+        let mut value = target.header.encode();
+        value.push(keys::PAYLOAD_REDACTED);
+        value.extend_from_slice(&encode_payload(&copy));
+        Ok((e.seq, value))
+    }
+}
+
+/// Decodes a stored value: header, hash, then the payload after its marker.
+pub fn decode_record(seq: u64, value: &[u8]) -> Result<Record, StoreError> {
+    let corrupt = |detail: String| StoreError::corrupt(seq, detail);
+    let (header, leaf_len) = Header::decode(value).map_err(|e| corrupt(e.to_string()))?;
+    if header.seq != seq {
+        return Err(corrupt(format!("its header says seq {}", header.seq)));
+    }
+    let hash = sha256(&value[..leaf_len]);
+    let (marker, payload) = value[leaf_len..].split_first().ok_or_else(|| corrupt("no payload marker".into()))?;
+    let redacted = match *marker {
+        keys::PAYLOAD_ORIGINAL => false,
+        keys::PAYLOAD_REDACTED => true,
+        other => return Err(corrupt(format!("unknown payload marker {other}"))),
+    };
+    let statement = decode_payload(header.schema, payload).map_err(|e| corrupt(e.to_string()))?;
+    entry::check_header_matches(&header, &statement).map_err(corrupt)?;
+    Ok(Record { header, hash, statement, redacted })
+}
+
+fn read_head(tree: &sled::Db) -> Result<Head, StoreError> {
+    let Some((key, value)) = tree.scan_prefix([keys::ENTRY]).next_back().transpose()? else {
+        return Ok(Head::EMPTY);
+    };
+    let seq = keys::tail_u64(&key).ok_or_else(|| StoreError::corrupt(0, "short entry key"))?;
+    let (header, leaf_len) = Header::decode(&value).map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
+    Ok(Head { seq, hash: sha256(&value[..leaf_len]), recorded_at: header.recorded_at })
+}
+
+/// A backfill line that copies an Armistice entry must reproduce it exactly.
+fn check_copy(copy: &armistice_core::json::EntryCopy, header: &Header, hash: &Hash) -> Result<(), Rejection> {
+    let Some(expected) = copy.hash else { return Ok(()) };
+    if let Some(seq) = copy.seq {
+        if seq != header.seq {
+            return Err(Rejection::field("seq", format!("the copy says seq {seq} but it lands at seq {}", header.seq)));
+        }
+    }
+    if expected != *hash {
+        return Err(Rejection::field("hash", format!(
+            "the entry hashes to {} here, not {}: the copy differs from the entry it claims to be, or follows other entries",
+            hex::encode(hash),
+            hex::encode(expected)
+        )));
+    }
+    Ok(())
+}
+
+/// Writes not yet applied, and what they change.
+struct Stage {
+    batch: sled::Batch,
+    writes: usize,
+    head: Head,
+    event_ids: HashMap<Uuid, u64>,
+    records: HashMap<u64, Record>,
+    nodes: HashMap<(u8, u64), Hash>,
+    touched: BTreeSet<StreamId>,
+}
+
+impl Stage {
+    fn new(head: Head) -> Self {
+        Stage {
+            batch: sled::Batch::default(),
+            writes: 0,
+            head,
+            event_ids: HashMap::new(),
+            records: HashMap::new(),
+            nodes: HashMap::new(),
+            touched: BTreeSet::new(),
+        }
+    }
+
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.batch.insert(key, value);
+        self.writes += 1;
+    }
+}
+
+/// Merkle nodes: those staged in this batch first, then the stored ones.
+struct StagedNodes<'a> {
+    ledger: &'a Ledger,
+    stage: &'a Stage,
+}
+
+impl NodeSource for StagedNodes<'_> {
+    type Error = StoreError;
+
+    fn node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
+        if let Some(hash) = self.stage.nodes.get(&(level, index)) {
+            return Ok(*hash);
+        }
+        self.ledger.stored_node(level, index)
+    }
+}
+
+impl Ledger {
+    /// A stored Merkle node (a complete subtree's hash).
+    pub fn stored_node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
+        let value = self.tree.get(keys::merkle(level, index))?;
+        let bytes = value.ok_or_else(|| StoreError::corrupt(0, format!("Merkle node ({level}, {index}) is missing")))?;
+        bytes.as_ref().try_into().map_err(|_| StoreError::corrupt(0, format!("Merkle node ({level}, {index}) is not 32 bytes")))
+    }
+}
+
+/// Why staging one event stopped.
+enum Staging {
+    Rejected(Rejection),
+    Failed(StoreError),
+}
+
+impl From<Rejection> for Staging {
+    fn from(rejection: Rejection) -> Self {
+        Staging::Rejected(rejection)
+    }
+}
+
+impl From<StoreError> for Staging {
+    fn from(error: StoreError) -> Self {
+        Staging::Failed(error)
+    }
+}

@@ -1,0 +1,183 @@
+//! The store against its contract: atomic batches, rejections that change
+//! nothing, idempotency, optimistic concurrency, reopening, verification.
+
+use armistice_core::json::{parse_line, Submission};
+use armistice_core::Timestamp;
+use armistice_store::{AppendOptions, Ledger, StoreError};
+use tempfile::TempDir;
+use uuid::Uuid;
+
+const SETUP: &[&str] = &[
+    r#"{"type":"party_registered","by":"operator","party":"UA","name":"Ukraine","role":"belligerent"}"#,
+    r#"{"type":"party_registered","by":"operator","party":"RU","name":"Russia","role":"belligerent"}"#,
+    r#"{"type":"party_registered","by":"operator","party":"US","name":"United States","role":"mediator"}"#,
+    r#"{"type":"party_registered","by":"operator","party":"MON","name":"Monitors","role":"monitor"}"#,
+    r#"{"type":"agreement_proposed","by":"US","agreement":"energy","title":"Energy moratorium","kind":"bilateral","parties":["RU","UA"],"mediators":["US"],"scope":["energy_infrastructure"],"effective_from":"2025-03-18T17:00:00Z","occurred_at":"2025-03-18T17:00:00Z"}"#,
+    r#"{"type":"agreement_signed","by":"RU","agreement":"energy","occurred_at":"2025-03-18T18:00:00Z"}"#,
+];
+
+const CLAIM: &str = r#"{"type":"violation_alleged","by":"UA","claim":"c1","agreement":"energy","against":"RU","incident_at":"2025-03-19T01:00:00Z","category":"energy_infrastructure_strike","location":{"name":"Sloviansk"},"description":"Power lost","occurred_at":"2025-03-19T08:00:00Z"}"#;
+
+fn now() -> Timestamp {
+    Timestamp::parse_rfc3339("2025-06-01T00:00:00Z").unwrap()
+}
+
+fn options() -> AppendOptions {
+    AppendOptions { now: now(), backfill: false }
+}
+
+fn subs(lines: &[&str]) -> Vec<Submission> {
+    lines.iter().map(|line| parse_line(line, Uuid::now_v7()).unwrap()).collect()
+}
+
+fn new_ledger() -> (TempDir, Ledger) {
+    let dir = TempDir::new().unwrap();
+    let ledger = Ledger::create(&dir.path().join("l")).unwrap();
+    ledger.append(&subs(SETUP), &options()).unwrap();
+    (dir, ledger)
+}
+
+fn rejection(result: Result<Vec<armistice_store::Appended>, StoreError>) -> (usize, String) {
+    match result {
+        Err(StoreError::Rejected { index, rejection }) => (index, rejection.to_string()),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[test]
+fn appends_gap_free_and_survives_reopen() {
+    let (dir, ledger) = new_ledger();
+    let out = ledger.append(&subs(&[CLAIM]), &options()).unwrap();
+    assert_eq!(out[0].seq, 7);
+    assert_eq!(out[0].stream, "claim/c1");
+    assert_eq!(out[0].version, 1);
+    let head = ledger.head();
+    drop(ledger);
+    let ledger = Ledger::open(&dir.path().join("l")).unwrap();
+    assert_eq!(ledger.head(), head);
+    let seqs: Vec<u64> = ledger.records(1, u64::MAX).map(|r| r.unwrap().header.seq).collect();
+    assert_eq!(seqs, (1..=7).collect::<Vec<_>>());
+    let report = ledger.verify().unwrap();
+    assert_eq!(report.problem, None);
+    assert_eq!(report.entries, 7);
+    // The rule state is rebuilt from the log: the claim exists after reopening.
+    let other_event = CLAIM.replace(r#""claim":"c1""#, r#""claim":"c1","source":"x""#);
+    let (_, message) = rejection(ledger.append(&subs(&[&other_event]), &options()));
+    assert!(message.contains("claim `c1` already exists"), "{message}");
+}
+
+#[test]
+fn a_rejected_batch_changes_nothing_and_leaves_no_trace_in_the_rules() {
+    let (_dir, ledger) = new_ledger();
+    let head = ledger.head();
+    let bad_second = r#"{"type":"allegation_responded","by":"UA","claim":"c1","response":"denied","statement":"no"}"#;
+    let (index, message) = rejection(ledger.append(&subs(&[CLAIM, bad_second]), &options()));
+    assert_eq!(index, 1);
+    assert!(message.contains("only the accused (`RU`)"), "{message}");
+    assert_eq!(ledger.head(), head);
+    assert_eq!(ledger.tree().len(), {
+        let again = Ledger::verify(&ledger).unwrap();
+        assert_eq!(again.entries, 6);
+        ledger.tree().len()
+    });
+    // c1 was staged then rolled back: responding to it is still "unknown claim".
+    let answer = r#"{"type":"allegation_responded","by":"RU","claim":"c1","response":"denied","statement":"no"}"#;
+    let (_, message) = rejection(ledger.append(&subs(&[answer]), &options()));
+    assert!(message.contains("unknown claim `c1`"), "{message}");
+    // And the claim itself can still be filed.
+    ledger.append(&subs(&[CLAIM, answer]), &options()).unwrap();
+}
+
+#[test]
+fn re_appending_the_same_event_id_is_idempotent() {
+    let (_dir, ledger) = new_ledger();
+    let id = Uuid::now_v7();
+    let line = CLAIM.replace(r#""by":"UA""#, &format!(r#""by":"UA","event_id":"{id}""#));
+    let first = ledger.append(&subs(&[&line]), &options()).unwrap();
+    let again = ledger.append(&subs(&[&line]), &options()).unwrap();
+    assert!(!first[0].duplicate);
+    assert!(again[0].duplicate);
+    assert_eq!(again[0].seq, first[0].seq);
+    assert_eq!(ledger.head().seq, first[0].seq);
+    let changed = line.replace("Power lost", "Power lost twice");
+    let (_, message) = rejection(ledger.append(&subs(&[&changed]), &options()));
+    assert!(message.contains("already stored (seq 7) with different content"), "{message}");
+}
+
+#[test]
+fn an_event_without_occurred_at_is_idempotent_too() {
+    let (_dir, ledger) = new_ledger();
+    let id = Uuid::now_v7();
+    let line = format!(r#"{{"type":"agreement_signed","by":"UA","agreement":"energy","event_id":"{id}"}}"#);
+    let first = ledger.append(&subs(&[&line]), &options()).unwrap();
+    let later = AppendOptions { now: Timestamp(now().micros() + 1_000_000), backfill: false };
+    let again = ledger.append(&subs(&[&line]), &later).unwrap();
+    assert!(again[0].duplicate);
+    assert_eq!(again[0].hash, first[0].hash);
+}
+
+#[test]
+fn expected_version_detects_a_concurrent_writer() {
+    let (_dir, ledger) = new_ledger();
+    let sign = r#"{"type":"agreement_signed","by":"UA","agreement":"energy","expected_version":2}"#;
+    let stale = r#"{"type":"agreement_suspended","by":"US","agreement":"energy","reason":"talks","expected_version":2}"#;
+    ledger.append(&subs(&[sign]), &options()).unwrap();
+    let (_, message) = rejection(ledger.append(&subs(&[stale]), &options()));
+    assert!(message.contains("is at version 3, not 2"), "{message}");
+}
+
+#[test]
+fn recorded_at_never_decreases_even_when_the_clock_steps_back() {
+    let (_dir, ledger) = new_ledger();
+    let before = ledger.head().recorded_at;
+    let earlier = AppendOptions { now: Timestamp(now().micros() - 3_600_000_000), backfill: false };
+    let line = r#"{"type":"agreement_signed","by":"UA","agreement":"energy","occurred_at":"2025-03-19T00:00:00Z"}"#;
+    ledger.append(&subs(&[line]), &earlier).unwrap();
+    assert_eq!(ledger.head().recorded_at, before);
+}
+
+#[test]
+fn a_second_open_is_a_clear_busy_error() {
+    let (dir, _ledger) = new_ledger();
+    match Ledger::open(&dir.path().join("l")) {
+        Err(StoreError::Busy(_)) => {}
+        Err(other) => panic!("expected Busy, got {other}"),
+        Ok(_) => panic!("a second open succeeded"),
+    }
+    assert!(matches!(Ledger::open(&dir.path().join("none")), Err(StoreError::NotALedger(_))));
+    assert!(matches!(Ledger::create(&dir.path().join("l")), Err(StoreError::AlreadyExists(_))));
+}
+
+#[test]
+fn verify_names_a_tampered_entry() {
+    let (_dir, ledger) = new_ledger();
+    ledger.append(&subs(&[CLAIM]), &options()).unwrap();
+    let key = armistice_store::keys::entry(5);
+    let mut value = ledger.tree().get(key).unwrap().unwrap().to_vec();
+    let last = value.len() - 3;
+    value[last] ^= 0x20;
+    ledger.tree().insert(key, value).unwrap();
+    let problem = ledger.verify().unwrap().problem.unwrap();
+    assert_eq!(problem.seq, 5);
+    assert!(problem.detail.contains("SHA-256"), "{}", problem.detail);
+}
+
+#[test]
+fn known_at_finds_the_last_entry_recorded_by_a_time() {
+    let dir = TempDir::new().unwrap();
+    let ledger = Ledger::create(&dir.path().join("l")).unwrap();
+    let backfill = AppendOptions { now: now(), backfill: true };
+    let lines: Vec<String> = SETUP
+        .iter()
+        .enumerate()
+        .map(|(i, line)| line.replacen('{', &format!(r#"{{"recorded_at":"2025-03-{:02}T18:00:00Z","#, 18 + i), 1))
+        .collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    ledger.append(&subs(&refs), &backfill).unwrap();
+    let at = |text: &str| ledger.last_seq_recorded_by(Timestamp::parse_rfc3339(text).unwrap()).unwrap();
+    assert_eq!(at("2025-03-17T00:00:00Z"), 0);
+    assert_eq!(at("2025-03-18T18:00:00Z"), 1);
+    assert_eq!(at("2025-03-21T00:00:00Z"), 3);
+    assert_eq!(at("2025-04-01T00:00:00Z"), 6);
+    assert!(ledger.record(1).unwrap().header.backfilled);
+}
