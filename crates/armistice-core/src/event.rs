@@ -519,12 +519,12 @@ pub struct AllegationRetracted {
     pub reason: String,
 }
 
-/// `entry_redacted`: the payload of entry `seq` is removed, its digest kept.
+/// `entry_redacted`: the payload of entry `target_seq` is removed, its digest kept.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EntryRedacted {
-    /// The entry whose payload is removed.
-    pub seq: u64,
+    /// The seq of the entry whose payload is removed.
+    pub target_seq: u64,
     /// Why (e.g. a witness's name).
     pub reason: String,
     /// The free-text fields blanked in the copy kept for reading (`description`,

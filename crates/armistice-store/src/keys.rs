@@ -12,6 +12,9 @@ pub const STREAM: u8 = b's';
 pub const OCCURRED: u8 = b'o';
 /// `m` + level (u8) + index (u64 BE) → 32-byte Merkle node hash.
 pub const MERKLE: u8 = b'm';
+/// `h` → the committed head: seq (u64 BE) || hash (32) || recorded_at (i64 BE).
+/// Entries above it belong to a session that never committed.
+pub const HEAD: u8 = b'h';
 /// `c` + tree size (u64 BE) → a signed checkpoint note.
 pub const CHECKPOINT: u8 = b'c';
 

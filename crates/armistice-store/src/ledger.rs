@@ -71,11 +71,22 @@ pub struct Ledger {
     tree: sled::Db,
     data_file: File,
     writer: Mutex<Writer>,
+    committed: Mutex<Head>,
 }
 
 struct Writer {
-    head: Head,
     rules: RuleState,
+}
+
+/// An append in progress: chunks of events written to sled but not yet
+/// committed. Readers see none of it until [`Session::commit`] writes the
+/// head marker; dropping the session uncommitted removes what it wrote, and
+/// a crash before the commit leaves entries that the next open removes.
+pub struct Session<'a> {
+    ledger: &'a Ledger,
+    writer: MutexGuard<'a, Writer>,
+    stage: Stage,
+    committed: bool,
 }
 
 impl Ledger {
@@ -106,12 +117,17 @@ impl Ledger {
         })?;
         let data_file = File::open(sled_path.join("db"))?;
         let head = read_head(&tree)?;
-        Ok(Ledger {
+        let ledger = Ledger {
             path: path.to_owned(),
             tree,
             data_file,
-            writer: Mutex::new(Writer { head, rules: RuleState::default() }),
-        })
+            writer: Mutex::new(Writer { rules: RuleState::default() }),
+            committed: Mutex::new(head),
+        };
+        if ledger.truncate_after(head.seq)? > 0 {
+            ledger.sync()?;
+        }
+        Ok(ledger)
     }
 
     /// The folder the ledger lives in.
@@ -119,44 +135,57 @@ impl Ledger {
         &self.path
     }
 
-    /// The newest entry (seq 0 when empty).
+    /// The newest committed entry (seq 0 when empty).
     pub fn head(&self) -> Head {
-        self.lock_writer().head
-    }
-
-    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
-        // A panic while holding the lock can only come from an assertion
-        // before anything was written (the batch is applied atomically, and
-        // rule state is reloaded from disk on failure), so the state is sound.
-        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self.committed.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Appends a batch: all of it lands, durably, or none of it does and the
     /// ledger is unchanged byte for byte.
     pub fn append(&self, batch: &[Submission], options: &AppendOptions) -> Result<Vec<Appended>, StoreError> {
-        if batch.len() > BATCH_EVENTS_MAX {
-            return Err(StoreError::rejected(0, Rejection::event(format!(
-                "a batch holds at most {BATCH_EVENTS_MAX} events, not {}", batch.len()
-            ))));
-        }
-        let mut writer = self.lock_writer();
-        let mut stage = Stage::new(writer.head);
-        let staged = self.stage_all(&mut writer.rules, &mut stage, batch, options);
-        let staged = staged.and_then(|appended| {
-            if stage.writes == 0 {
-                return Ok(appended);
+        let mut session = self.begin();
+        let appended = session.append(batch, options)?;
+        session.commit()?;
+        Ok(appended)
+    }
+
+    /// Starts a session for an append in several chunks (an import): other
+    /// appends wait until it is committed or dropped.
+    pub fn begin(&self) -> Session<'_> {
+        // A panic while holding the lock can only come from an assertion;
+        // the session's drop has then removed what it wrote and made the
+        // rule state reload what it touched, so the state is sound.
+        let writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Session { ledger: self, writer, stage: Stage::new(self.head()), committed: false }
+    }
+
+    /// Removes entries above `seq`, with their index keys and Merkle nodes:
+    /// the remains of a session that never committed. Returns how many.
+    fn truncate_after(&self, seq: u64) -> Result<u64, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut removed = 0;
+        for item in self.tree.range(keys::entry(seq + 1)..=keys::entry(u64::MAX)) {
+            let (key, value) = item?;
+            batch.remove(key);
+            removed += 1;
+            let Ok((header, _)) = Header::decode(&value) else { continue };
+            batch.remove(keys::event_id(&header.event_id).to_vec());
+            batch.remove(keys::stream(&header.stream, header.version));
+            batch.remove(keys::occurred(header.occurred_at.micros(), header.seq).to_vec());
+            let (mut level, mut index) = (0u8, header.seq - 1);
+            loop {
+                batch.remove(keys::merkle(level, index).to_vec());
+                if index & 1 == 0 {
+                    break;
+                }
+                level += 1;
+                index >>= 1;
             }
-            self.tree.apply_batch(std::mem::take(&mut stage.batch))?;
-            writer.head = stage.head;
-            self.sync()?;
-            Ok(appended)
-        });
-        if staged.is_err() && stage.head != writer.head {
-            for stream in &stage.touched {
-                writer.rules.forget(stream);
-            }
         }
-        staged
+        if removed > 0 {
+            self.tree.apply_batch(batch)?;
+        }
+        Ok(removed)
     }
 
     /// Makes every write so far durable: sled's flush, then an `fdatasync`
@@ -166,25 +195,6 @@ impl Ledger {
         self.tree.flush()?;
         self.data_file.sync_data()?;
         Ok(())
-    }
-
-    fn stage_all(
-        &self,
-        rules: &mut RuleState,
-        stage: &mut Stage,
-        batch: &[Submission],
-        options: &AppendOptions,
-    ) -> Result<Vec<Appended>, StoreError> {
-        let mut appended = Vec::with_capacity(batch.len());
-        for (index, submission) in batch.iter().enumerate() {
-            let outcome = self.stage_one(rules, stage, submission, options);
-            match outcome {
-                Ok(one) => appended.push(one),
-                Err(Staging::Rejected(rejection)) => return Err(StoreError::rejected(index, rejection)),
-                Err(Staging::Failed(error)) => return Err(error),
-            }
-        }
-        Ok(appended)
     }
 
     fn stage_one(
@@ -259,9 +269,7 @@ impl Ledger {
         let hash = sha256(&leaf);
         check_copy(copy, &header, &hash)?;
         self.stage_entry(stage, &header, &leaf, &payload, hash)?;
-        if let Some((seq, value)) = redaction {
-            stage.put(keys::entry(seq).to_vec(), value);
-        }
+        stage.redactions.extend(redaction);
         rules.apply(&statement);
         Ok(Appended {
             seq: header.seq,
@@ -297,7 +305,7 @@ impl Ledger {
     fn duplicate(&self, stage: &Stage, seq: u64, submission: &Submission, statement: &Statement) -> Result<Appended, Staging> {
         let stored = match stage.records.get(&seq) {
             Some(record) => record.clone(),
-            None => self.record(seq)?,
+            None => self.read_record(seq)?,
         };
         let mut compared = statement.clone();
         if !submission.occurred_at_given {
@@ -349,32 +357,46 @@ impl Ledger {
         if rules.is_loaded(stream) {
             return Ok(());
         }
-        for record in self.stream_records(&stream.name())? {
-            rules.apply(&record.statement);
+        for seq in self.stream_seqs(&stream.name())? {
+            rules.apply(&self.read_record(seq)?.statement);
         }
         rules.mark_loaded(stream.clone());
         Ok(())
     }
 
-    /// Every entry of `stream` (`claim/X`), in version order.
+    /// Every committed entry of `stream` (`claim/X`), in version order.
     pub fn stream_records(&self, stream: &str) -> Result<Vec<Record>, StoreError> {
-        let mut records = Vec::new();
+        let head = self.head().seq;
+        let seqs = self.stream_seqs(stream)?.into_iter().filter(|seq| *seq <= head);
+        seqs.map(|seq| self.read_record(seq)).collect()
+    }
+
+    /// The seqs of `stream`'s entries, committed or staged, in version order.
+    fn stream_seqs(&self, stream: &str) -> Result<Vec<u64>, StoreError> {
+        let mut seqs = Vec::new();
         for item in self.tree.scan_prefix(keys::stream_prefix(stream)) {
             let (key, value) = item?;
             let seq = keys::tail_u64(&value).ok_or_else(|| StoreError::corrupt(0, format!(
                 "stream index key {key:?} holds no seq"
             )))?;
-            records.push(self.record(seq)?);
+            seqs.push(seq);
         }
-        Ok(records)
+        Ok(seqs)
     }
 
-    /// The entry at `seq`.
+    /// The committed entry at `seq`.
     pub fn record(&self, seq: u64) -> Result<Record, StoreError> {
-        let value = self.tree.get(keys::entry(seq))?.ok_or_else(|| StoreError::NoSuchEntry {
-            seq,
-            len: self.head().seq,
-        })?;
+        let len = self.head().seq;
+        if seq == 0 || seq > len {
+            return Err(StoreError::NoSuchEntry { seq, len });
+        }
+        self.read_record(seq)
+    }
+
+    /// The entry at `seq`, committed or staged by the current session.
+    fn read_record(&self, seq: u64) -> Result<Record, StoreError> {
+        let value = self.tree.get(keys::entry(seq))?;
+        let value = value.ok_or_else(|| StoreError::corrupt(seq, "the entry is missing from the log"))?;
         decode_record(seq, &value)
     }
 
@@ -383,8 +405,9 @@ impl Ledger {
         self.raw_entries(from, to).map(|item| item.and_then(|(seq, value)| decode_record(seq, &value)))
     }
 
-    /// The stored bytes of entries `from..=to`: (seq, leaf || marker || payload).
+    /// The stored bytes of committed entries `from..=to`: (seq, leaf || marker || payload).
     pub fn raw_entries(&self, from: u64, to: u64) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + '_ {
+        let to = to.min(self.head().seq);
         self.tree
             .range(keys::entry(from)..=keys::entry(to.max(from)))
             .take_while(move |_| from <= to)
@@ -424,24 +447,27 @@ impl Ledger {
 
     fn stage_redaction(&self, stage: &Stage, e: &armistice_core::event::EntryRedacted) -> Result<(u64, Vec<u8>), Staging> {
         let head_seq = stage.head.seq;
-        if e.seq == 0 || e.seq > head_seq {
-            return Err(Rejection::field("seq", format!("no entry {} to redact: the log holds {head_seq}", e.seq)).into());
+        if e.target_seq == 0 || e.target_seq > head_seq {
+            return Err(Rejection::field("target_seq", format!("no entry {} to redact: the log holds {head_seq}", e.target_seq)).into());
         }
-        if stage.records.contains_key(&e.seq) {
-            return Err(Rejection::field("seq", "an entry cannot be redacted in the batch that appends it").into());
+        if e.target_seq > stage.committed.seq {
+            return Err(Rejection::field("target_seq", "an entry cannot be redacted in the batch that appends it").into());
         }
-        let target = self.record(e.seq)?;
+        if stage.redactions.iter().any(|(seq, _)| *seq == e.target_seq) {
+            return Err(Rejection::field("target_seq", format!("entry {} is already redacted in this batch", e.target_seq)).into());
+        }
+        let target = self.read_record(e.target_seq)?;
         if target.redacted {
-            return Err(Rejection::field("seq", format!("entry {} is already redacted", e.seq)).into());
+            return Err(Rejection::field("target_seq", format!("entry {} is already redacted", e.target_seq)).into());
         }
         if matches!(target.statement.event, Event::EntryRedacted(_)) {
-            return Err(Rejection::field("seq", "a redaction cannot itself be redacted").into());
+            return Err(Rejection::field("target_seq", "a redaction cannot itself be redacted").into());
         }
         let copy = armistice_core::redact::redact(&target.statement, &e.fields)?;
         let mut value = target.header.encode();
         value.push(keys::PAYLOAD_REDACTED);
         value.extend_from_slice(&encode_payload(&copy));
-        Ok((e.seq, value))
+        Ok((e.target_seq, value))
     }
 }
 
@@ -464,13 +490,112 @@ pub fn decode_record(seq: u64, value: &[u8]) -> Result<Record, StoreError> {
     Ok(Record { header, hash, statement, redacted })
 }
 
+/// The committed head, from its marker key.
 fn read_head(tree: &sled::Db) -> Result<Head, StoreError> {
-    let Some((key, value)) = tree.scan_prefix([keys::ENTRY]).next_back().transpose()? else {
+    let Some(value) = tree.get([keys::HEAD])? else {
         return Ok(Head::EMPTY);
     };
-    let seq = keys::tail_u64(&key).ok_or_else(|| StoreError::corrupt(0, "short entry key"))?;
-    let (header, leaf_len) = Header::decode(&value).map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
-    Ok(Head { seq, hash: sha256(&value[..leaf_len]), recorded_at: header.recorded_at })
+    let bad = || StoreError::corrupt(0, "the head marker is damaged");
+    let bytes: &[u8; 48] = value.as_ref().try_into().map_err(|_| bad())?;
+    let (seq, rest) = bytes.split_at(8);
+    let (hash, recorded_at) = rest.split_at(32);
+    Ok(Head {
+        seq: u64::from_be_bytes(seq.try_into().map_err(|_| bad())?),
+        hash: hash.try_into().map_err(|_| bad())?,
+        recorded_at: Timestamp(i64::from_be_bytes(recorded_at.try_into().map_err(|_| bad())?)),
+    })
+}
+
+fn encode_head(head: &Head) -> Vec<u8> {
+    let mut out = Vec::with_capacity(48);
+    out.extend_from_slice(&head.seq.to_be_bytes());
+    out.extend_from_slice(&head.hash);
+    out.extend_from_slice(&head.recorded_at.micros().to_be_bytes());
+    out
+}
+
+impl Session<'_> {
+    /// Stages a chunk of events, after the chunks before it. A rejection
+    /// ends the session: nothing it staged will land.
+    pub fn append(&mut self, batch: &[Submission], options: &AppendOptions) -> Result<Vec<Appended>, StoreError> {
+        if self.stage.failed {
+            return Err(StoreError::rejected(0, Rejection::event("an earlier chunk of this batch was rejected")));
+        }
+        if batch.len() > BATCH_EVENTS_MAX {
+            return Err(StoreError::rejected(0, Rejection::event(format!(
+                "a batch holds at most {BATCH_EVENTS_MAX} events, not {}", batch.len()
+            ))));
+        }
+        let outcome = self.stage_chunk(batch, options);
+        self.stage.failed = outcome.is_err();
+        outcome
+    }
+
+    fn stage_chunk(&mut self, batch: &[Submission], options: &AppendOptions) -> Result<Vec<Appended>, StoreError> {
+        // The previous chunk goes to sled now (uncommitted), so that memory
+        // holds one chunk at a time; the last one lands with the commit.
+        self.apply_pending()?;
+        let mut appended = Vec::with_capacity(batch.len());
+        for (index, submission) in batch.iter().enumerate() {
+            match self.ledger.stage_one(&mut self.writer.rules, &mut self.stage, submission, options) {
+                Ok(one) => appended.push(one),
+                Err(Staging::Rejected(rejection)) => return Err(StoreError::rejected(index, rejection)),
+                Err(Staging::Failed(error)) => return Err(error),
+            }
+        }
+        Ok(appended)
+    }
+
+    fn apply_pending(&mut self) -> Result<(), StoreError> {
+        if self.stage.writes > 0 {
+            self.ledger.tree.apply_batch(std::mem::take(&mut self.stage.batch))?;
+            self.stage.writes = 0;
+        }
+        self.stage.event_ids.clear();
+        self.stage.records.clear();
+        self.stage.nodes.clear();
+        Ok(())
+    }
+
+    /// The head the session would commit.
+    pub fn head(&self) -> Head {
+        self.stage.head
+    }
+
+    /// Makes everything staged visible and durable, in one atomic write
+    /// with the head marker (and any redactions), then `flush` + `fdatasync`.
+    pub fn commit(mut self) -> Result<Head, StoreError> {
+        if self.stage.failed {
+            return Err(StoreError::rejected(0, Rejection::event("a rejected batch cannot be committed")));
+        }
+        let head = self.stage.head;
+        if head == self.stage.committed && self.stage.redactions.is_empty() {
+            self.committed = true;
+            return Ok(head);
+        }
+        self.stage.put(vec![keys::HEAD], encode_head(&head));
+        for (seq, value) in std::mem::take(&mut self.stage.redactions) {
+            self.stage.put(keys::entry(seq).to_vec(), value);
+        }
+        self.apply_pending()?;
+        self.committed = true;
+        *self.ledger.committed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = head;
+        self.ledger.sync()?;
+        Ok(head)
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        if self.committed || self.stage.head == self.stage.committed {
+            return;
+        }
+        // Best effort: what is left is removed again by the next open.
+        let _ = self.ledger.truncate_after(self.stage.committed.seq);
+        for stream in &self.stage.touched {
+            self.writer.rules.forget(stream);
+        }
+    }
 }
 
 /// A backfill line that copies an Armistice entry must reproduce it exactly.
@@ -491,15 +616,19 @@ fn check_copy(copy: &armistice_core::json::EntryCopy, header: &Header, hash: &Ha
     Ok(())
 }
 
-/// Writes not yet applied, and what they change.
+/// A session's writes: the chunk not yet applied to sled, and what the
+/// whole session changes.
 struct Stage {
     batch: sled::Batch,
     writes: usize,
+    committed: Head,
     head: Head,
     event_ids: HashMap<Uuid, u64>,
     records: HashMap<u64, Record>,
     nodes: HashMap<(u8, u64), Hash>,
     touched: BTreeSet<StreamId>,
+    redactions: Vec<(u64, Vec<u8>)>,
+    failed: bool,
 }
 
 impl Stage {
@@ -507,6 +636,9 @@ impl Stage {
         Stage {
             batch: sled::Batch::default(),
             writes: 0,
+            committed: head,
+            redactions: Vec::new(),
+            failed: false,
             head,
             event_ids: HashMap::new(),
             records: HashMap::new(),

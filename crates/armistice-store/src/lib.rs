@@ -15,4 +15,4 @@ mod verify;
 
 pub use error::StoreError;
 pub use verify::{Problem, VerifyReport};
-pub use ledger::{decode_record, AppendOptions, Appended, Head, Ledger, BATCH_EVENTS_MAX};
+pub use ledger::{decode_record, AppendOptions, Appended, Head, Ledger, Session, BATCH_EVENTS_MAX};

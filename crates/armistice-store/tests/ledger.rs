@@ -181,3 +181,103 @@ fn known_at_finds_the_last_entry_recorded_by_a_time() {
     assert_eq!(at("2025-04-01T00:00:00Z"), 6);
     assert!(ledger.record(1).unwrap().header.backfilled);
 }
+
+fn claim_lines(from: usize, to: usize) -> Vec<String> {
+    (from..to).map(|i| CLAIM.replace(r#""claim":"c1""#, &format!(r#""claim":"c{i}""#))).collect()
+}
+
+fn as_subs(lines: &[String]) -> Vec<Submission> {
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    subs(&refs)
+}
+
+#[test]
+fn a_session_lands_whole_on_commit_and_not_at_all_when_dropped() {
+    let (_dir, ledger) = new_ledger();
+    let head = ledger.head();
+    {
+        let mut session = ledger.begin();
+        session.append(&as_subs(&claim_lines(0, 3)), &options()).unwrap();
+        session.append(&as_subs(&claim_lines(3, 6)), &options()).unwrap();
+        assert_eq!(session.head().seq, 12);
+        // Nothing staged is visible before the commit.
+        assert_eq!(Ledger::head(&ledger_ref(&ledger)), head);
+    }
+    assert_eq!(ledger.head(), head);
+    assert_eq!(ledger.verify().unwrap().problem, None);
+    let mut session = ledger.begin();
+    session.append(&as_subs(&claim_lines(0, 3)), &options()).unwrap();
+    session.append(&as_subs(&claim_lines(3, 6)), &options()).unwrap();
+    let committed = session.commit().unwrap();
+    assert_eq!(committed.seq, 12);
+    assert_eq!(ledger.head(), committed);
+    assert_eq!(ledger.verify().unwrap(), armistice_store::VerifyReport {
+        entries: 12,
+        head: committed,
+        signatures_valid: 0,
+        redacted: 0,
+        problem: None,
+    });
+}
+
+fn ledger_ref(ledger: &Ledger) -> &Ledger {
+    ledger
+}
+
+#[test]
+fn a_rejection_in_a_later_chunk_undoes_the_earlier_chunks() {
+    let (_dir, ledger) = new_ledger();
+    let head = ledger.head();
+    let mut session = ledger.begin();
+    session.append(&as_subs(&claim_lines(0, 3)), &options()).unwrap();
+    let err = session.append(&as_subs(&claim_lines(2, 4)), &options()).unwrap_err();
+    assert!(err.to_string().contains("claim `c2` already exists"), "{err}");
+    assert!(session.commit().is_err());
+    assert_eq!(ledger.head(), head);
+    assert_eq!(ledger.verify().unwrap().entries, 6);
+    // The rolled-back claims are unknown again, so they can be filed.
+    ledger.append(&as_subs(&claim_lines(0, 3)), &options()).unwrap();
+}
+
+#[test]
+fn a_crash_before_commit_leaves_entries_that_the_next_open_removes() {
+    let (dir, ledger) = new_ledger();
+    let head = ledger.head();
+    let mut session = ledger.begin();
+    session.append(&as_subs(&claim_lines(0, 3)), &options()).unwrap();
+    session.append(&as_subs(&claim_lines(3, 6)), &options()).unwrap();
+    // Simulate the process dying: the session's clean-up never runs.
+    std::mem::forget(session);
+    ledger.sync().unwrap();
+    drop(ledger);
+    let ledger = Ledger::open(&dir.path().join("l")).unwrap();
+    assert_eq!(ledger.head(), head);
+    let report = ledger.verify().unwrap();
+    assert_eq!((report.entries, report.problem), (6, None));
+    ledger.append(&as_subs(&claim_lines(0, 6)), &options()).unwrap();
+    assert_eq!(ledger.verify().unwrap().problem, None);
+}
+
+#[test]
+fn redaction_keeps_the_chain_and_blanks_the_reading_copy() {
+    let (_dir, ledger) = new_ledger();
+    let claim = CLAIM.replace("Power lost", "Witness Ivan Petrenko saw it");
+    ledger.append(&subs(&[&claim]), &options()).unwrap();
+    let before = ledger.record(7).unwrap();
+    let redact = r#"{"type":"entry_redacted","by":"operator","target_seq":7,"reason":"witness name","fields":["description"]}"#;
+    ledger.append(&subs(&[redact]), &options()).unwrap();
+    let after = ledger.record(7).unwrap();
+    assert_eq!(after.hash, before.hash);
+    assert!(after.redacted);
+    assert!(!format!("{:?}", after.statement).contains("Petrenko"));
+    let raw = ledger.tree().get(armistice_store::keys::entry(7)).unwrap().unwrap();
+    assert!(!String::from_utf8_lossy(&raw).contains("Petrenko"));
+    let report = ledger.verify().unwrap();
+    assert_eq!((report.problem, report.redacted), (None, 1));
+    let again = r#"{"type":"entry_redacted","by":"operator","target_seq":7,"reason":"again"}"#;
+    let (_, message) = rejection(ledger.append(&subs(&[again]), &options()));
+    assert!(message.contains("already redacted"), "{message}");
+    let by_party = r#"{"type":"entry_redacted","by":"UA","target_seq":6,"reason":"mine"}"#;
+    let (_, message) = rejection(ledger.append(&subs(&[by_party]), &options()));
+    assert!(message.contains("only `operator`"), "{message}");
+}
