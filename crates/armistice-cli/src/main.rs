@@ -1,1 +1,54 @@
-fn main() {}
+//! `armistice`: the command-line tool for a ledger of ceasefire agreements
+//! and the violations each side alleges.
+
+mod args;
+// mod demo;
+mod ingest;
+mod keys;
+mod open;
+// mod query;
+mod read;
+mod trust;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("armistice: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs one command; `Ok` carries the exit code of a command that ran to
+/// its end (e.g. `verify` finding damage exits 1), `Err` is a failure (2).
+fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
+    use args::Command as C;
+    let global = &cli.global;
+    #[allow(unreachable_patterns)]
+    match cli.command {
+        C::Init(a) => open::init(global, &a).map(ok),
+        C::Record(a) => ingest::record(global, &a).map(ok),
+        C::Import(a) => ingest::import(global, &a).map(ok),
+        C::Export(a) => read::export(global, &a).map(ok),
+        C::Log(a) => read::log(global, &a).map(ok),
+        C::Verify(a) => read::verify(global, &a),
+        // C::Status(a) => query::status(global, &a).map(ok),
+        // C::Claims(a) => query::claims(global, &a).map(ok),
+        // C::Audit(a) => query::audit(global, &a).map(ok),
+        // C::Timeline(a) => query::timeline(global, &a).map(ok),
+        // C::Demo(a) => demo::run(global, &a).map(ok),
+        C::Keygen(a) => keys::keygen(&a).map(ok),
+        C::Checkpoint(a) => trust::checkpoint(global, &a).map(ok),
+        C::Prove(a) => trust::prove(global, &a).map(ok),
+        _ => anyhow::bail!("not wired yet"),
+    }
+}
+
+fn ok(_: ()) -> ExitCode {
+    ExitCode::SUCCESS
+}

@@ -132,7 +132,11 @@ impl Header {
         let payload_sha256 = r.array()?;
         let stream = r.short_text("stream")?;
         let by = PartyId::new(r.short_text("by")?).map_err(|_| DecodeError::BadText("by"))?;
-        let signature = if flags & FLAG_SIGNED != 0 { Some(r.array()?) } else { None };
+        let signature = if flags & FLAG_SIGNED != 0 {
+            Some(r.array()?)
+        } else {
+            None
+        };
         let header = Header {
             schema,
             seq,
@@ -155,7 +159,10 @@ impl Header {
 fn push_short_text(out: &mut Vec<u8>, text: &str) {
     // Stream names and party ids are at most 64 + 10 bytes (see `ids`), so a
     // one-byte length always suffices.
-    assert!(text.len() <= usize::from(u8::MAX), "short text too long: {text}");
+    assert!(
+        text.len() <= usize::from(u8::MAX),
+        "short text too long: {text}"
+    );
     out.push(text.len() as u8);
     out.extend_from_slice(text.as_bytes());
 }
@@ -167,7 +174,10 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
-        let end = self.at.checked_add(n).filter(|end| *end <= self.bytes.len());
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|end| *end <= self.bytes.len());
         let end = end.ok_or(DecodeError::Truncated(self.bytes.len()))?;
         let slice = &self.bytes[self.at..end];
         self.at = end;

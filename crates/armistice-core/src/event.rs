@@ -67,7 +67,10 @@ pub const EVENT_TYPES: [(EventType, &str); 15] = [
     (EventType::PartyKeyRotated, "party_key_rotated"),
     (EventType::AgreementProposed, "agreement_proposed"),
     (EventType::AgreementSigned, "agreement_signed"),
-    (EventType::AgreementTermsContested, "agreement_terms_contested"),
+    (
+        EventType::AgreementTermsContested,
+        "agreement_terms_contested",
+    ),
     (EventType::AgreementSuspended, "agreement_suspended"),
     (EventType::AgreementResumed, "agreement_resumed"),
     (EventType::AgreementAmended, "agreement_amended"),
@@ -110,12 +113,17 @@ impl EventType {
 
     /// Looks a JSON `type` name up.
     pub fn from_name(name: &str) -> Option<Self> {
-        EVENT_TYPES.iter().find(|(_, n)| *n == name).map(|(t, _)| *t)
+        EVENT_TYPES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(t, _)| *t)
     }
 
     /// Looks a stored code up.
     pub fn from_code(code: u8) -> Option<Self> {
-        EVENT_TYPES.get(usize::from(code).checked_sub(1)?).map(|(t, _)| *t)
+        EVENT_TYPES
+            .get(usize::from(code).checked_sub(1)?)
+            .map(|(t, _)| *t)
     }
 }
 

@@ -162,7 +162,9 @@ mod tests {
         assert!(ClaimId::new("RU-2025-03-21:sudzha.1").is_ok());
         assert!(PartyId::new("").unwrap_err().contains("empty"));
         assert!(AgreementId::new("a b").unwrap_err().contains("` `"));
-        assert!(ClaimId::new("x".repeat(65)).unwrap_err().contains("limit is 64"));
+        assert!(ClaimId::new("x".repeat(65))
+            .unwrap_err()
+            .contains("limit is 64"));
     }
 
     #[test]

@@ -71,7 +71,14 @@ impl EntryCopy {
     }
 }
 
-const DERIVED_FIELDS: [&str; 6] = ["prev_hash", "stream", "version", "leaf", "payload", "redacted"];
+const DERIVED_FIELDS: [&str; 6] = [
+    "prev_hash",
+    "stream",
+    "version",
+    "leaf",
+    "payload",
+    "redacted",
+];
 
 /// Parses one JSON line. `fresh_id` becomes the `event_id` when the line has
 /// none (and the claim id of a `violation_alleged` without `claim`).
@@ -91,8 +98,8 @@ pub fn parse_line(line: &str, fresh_id: Uuid) -> Result<Submission, Rejection> {
             line.len()
         )));
     }
-    let value: Value = serde_json::from_str(line)
-        .map_err(|e| Rejection::event(format!("not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_str(line).map_err(|e| Rejection::event(format!("not valid JSON: {e}")))?;
     let Value::Object(mut map) = value else {
         return Err(Rejection::event("expected a JSON object"));
     };
@@ -135,12 +142,18 @@ fn take_type(map: &mut Map<String, Value>) -> Result<EventType, Rejection> {
         let known: Vec<&str> = EVENT_TYPES.iter().map(|(_, n)| *n).collect();
         Rejection::field(
             "type",
-            format!("unknown event type `{name}`; expected one of {}", known.join(", ")),
+            format!(
+                "unknown event type `{name}`; expected one of {}",
+                known.join(", ")
+            ),
         )
     })
 }
 
-fn take<T: DeserializeOwned>(map: &mut Map<String, Value>, field: &str) -> Result<Option<T>, Rejection> {
+fn take<T: DeserializeOwned>(
+    map: &mut Map<String, Value>,
+    field: &str,
+) -> Result<Option<T>, Rejection> {
     match map.remove(field) {
         None | Some(Value::Null) => Ok(None),
         Some(value) => serde_json::from_value(value)
@@ -198,7 +211,11 @@ fn fields<T: DeserializeOwned>(value: Value) -> Result<T, Rejection> {
         match inner.strip_prefix("missing field `") {
             Some(rest) => {
                 let name = rest.trim_end_matches('`');
-                let full = if path == "." { name.to_owned() } else { format!("{path}.{name}") };
+                let full = if path == "." {
+                    name.to_owned()
+                } else {
+                    format!("{path}.{name}")
+                };
                 Rejection::field(full, "required field is missing")
             }
             None if path == "." => Rejection::event(inner),
@@ -214,7 +231,10 @@ pub fn statement_fields(statement: &Statement) -> Map<String, Value> {
     out.insert("type".into(), statement.event.event_type().name().into());
     out.insert("event_id".into(), statement.event_id.to_string().into());
     out.insert("by".into(), statement.by.as_str().into());
-    out.insert("occurred_at".into(), statement.occurred_at.to_string().into());
+    out.insert(
+        "occurred_at".into(),
+        statement.occurred_at.to_string().into(),
+    );
     if let Some(source) = &statement.source {
         out.insert("source".into(), source.clone().into());
     }
@@ -266,10 +286,17 @@ fn drop_nulls(value: Value) -> Value {
     }
 }
 
-/// One export line: the entry's place in the log, its statement (or
-/// `"redacted": true` when the payload was removed), and the exact `leaf`
-/// and `payload` bytes in base64 so anyone can recompute every hash.
-pub fn export_fields(header: &Header, hash: &Hash, leaf: &[u8], statement: Option<(&Statement, &[u8])>) -> Map<String, Value> {
+/// One export line: the entry's place in the log, its statement (the
+/// redacted reading copy, marked `"redacted": true`, when `payload` is
+/// `None`), and the exact `leaf` and `payload` bytes in base64 so that
+/// anyone can recompute every hash.
+pub fn export_fields(
+    header: &Header,
+    hash: &Hash,
+    leaf: &[u8],
+    statement: &Statement,
+    payload: Option<&[u8]>,
+) -> Map<String, Value> {
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut out = Map::new();
     out.insert("seq".into(), header.seq.into());
@@ -284,20 +311,13 @@ pub fn export_fields(header: &Header, hash: &Hash, leaf: &[u8], statement: Optio
     if let Some(signature) = &header.signature {
         out.insert("signature".into(), hex::encode(signature).into());
     }
-    match statement {
-        Some((statement, payload)) => {
-            out.extend(statement_fields(statement));
-            out.insert("leaf".into(), b64.encode(leaf).into());
-            out.insert("payload".into(), b64.encode(payload).into());
-        }
-        None => {
-            out.insert("type".into(), header.event_type.name().into());
-            out.insert("event_id".into(), header.event_id.to_string().into());
-            out.insert("by".into(), header.by.as_str().into());
-            out.insert("occurred_at".into(), header.occurred_at.to_string().into());
-            out.insert("redacted".into(), true.into());
-            out.insert("leaf".into(), b64.encode(leaf).into());
-        }
+    out.extend(statement_fields(statement));
+    if payload.is_none() {
+        out.insert("redacted".into(), true.into());
+    }
+    out.insert("leaf".into(), b64.encode(leaf).into());
+    if let Some(payload) = payload {
+        out.insert("payload".into(), b64.encode(payload).into());
     }
     out
 }
@@ -321,7 +341,9 @@ mod tests {
     #[test]
     fn parses_a_claim_with_defaults() {
         let sub = parse_line(CLAIM, Uuid::from_u128(5)).unwrap();
-        let Event::ViolationAlleged(claim) = &sub.statement.event else { panic!() };
+        let Event::ViolationAlleged(claim) = &sub.statement.event else {
+            panic!()
+        };
         assert_eq!(claim.count, 1);
         assert!(claim.evidence.is_empty());
         assert_eq!(claim.claim.as_str(), Uuid::from_u128(5).to_string());
@@ -331,26 +353,47 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        assert_eq!(reject(r#"{"by":"UA"}"#), "field `type`: required field is missing");
+        assert_eq!(
+            reject(r#"{"by":"UA"}"#),
+            "field `type`: required field is missing"
+        );
         assert!(reject(r#"{"type":"nope","by":"UA"}"#).contains("unknown event type `nope`"));
         let bad_count = CLAIM.replace(r#""description":"d""#, r#""description":"d","count":"x""#);
-        assert!(reject(&bad_count).starts_with("field `count`:"), "{}", reject(&bad_count));
+        assert!(
+            reject(&bad_count).starts_with("field `count`:"),
+            "{}",
+            reject(&bad_count)
+        );
         let bad_lat = CLAIM.replace(r#"{"name":"Sloviansk"}"#, r#"{"name":"S","lat":"n"}"#);
-        assert!(reject(&bad_lat).starts_with("field `location.lat`:"), "{}", reject(&bad_lat));
-        let extra = CLAIM.replace(r#""description":"d""#, r#""description":"d","colour":"red""#);
+        assert!(
+            reject(&bad_lat).starts_with("field `location.lat`:"),
+            "{}",
+            reject(&bad_lat)
+        );
+        let extra = CLAIM.replace(
+            r#""description":"d""#,
+            r#""description":"d","colour":"red""#,
+        );
         assert!(reject(&extra).contains("unknown field `colour`"));
         let no_loc = CLAIM.replace(r#","location":{"name":"Sloviansk"}"#, "");
-        assert_eq!(reject(&no_loc), "field `location`: required field is missing");
+        assert_eq!(
+            reject(&no_loc),
+            "field `location`: required field is missing"
+        );
         let bad_enum = CLAIM.replace("drone_strike", "drone");
         assert!(reject(&bad_enum).contains("unknown variant `drone`"));
-        assert!(reject(&CLAIM.replace("2025-03-19T01:00:00Z", "yesterday")).starts_with("field `incident_at`"));
+        assert!(reject(&CLAIM.replace("2025-03-19T01:00:00Z", "yesterday"))
+            .starts_with("field `incident_at`"));
         assert!(reject("[1]").contains("expected a JSON object"));
         assert!(reject("{").contains("not valid JSON"));
     }
 
     #[test]
     fn statement_fields_round_trip_through_parse() {
-        let line = CLAIM.replace(r#""by":"UA""#, r#""by":"UA","occurred_at":"2025-03-19T08:00:00Z""#);
+        let line = CLAIM.replace(
+            r#""by":"UA""#,
+            r#""by":"UA","occurred_at":"2025-03-19T08:00:00Z""#,
+        );
         let sub = parse_line(&line, Uuid::from_u128(9)).unwrap();
         let text = Value::Object(statement_fields(&sub.statement)).to_string();
         let again = parse_line(&text, Uuid::from_u128(10)).unwrap();

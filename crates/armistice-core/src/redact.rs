@@ -11,8 +11,19 @@ use crate::rejection::Rejection;
 pub const REDACTED_TEXT: &str = "[redacted]";
 
 const ALL_FIELDS: [&str; 13] = [
-    "source", "name", "title", "area", "terms", "conditions", "statement", "reason",
-    "description", "location", "casualties", "evidence", "reasoning",
+    "source",
+    "name",
+    "title",
+    "area",
+    "terms",
+    "conditions",
+    "statement",
+    "reason",
+    "description",
+    "location",
+    "casualties",
+    "evidence",
+    "reasoning",
 ];
 
 /// The copy of `statement` with `fields` blanked (every free-text field it
@@ -36,11 +47,19 @@ pub fn redact(statement: &Statement, fields: &[String]) -> Result<Statement, Rej
     }
     for field in fields {
         if !blank(&mut copy, field) {
-            return Err(Rejection::field("fields", format!(
-                "`{field}` is not a free-text field of a `{}` entry; redactable fields are {}",
-                statement.event.event_type(),
-                ALL_FIELDS.iter().filter(|f| blank(&mut statement.clone(), f)).copied().collect::<Vec<_>>().join(", ")
-            )));
+            return Err(Rejection::field(
+                "fields",
+                format!(
+                    "`{field}` is not a free-text field of a `{}` entry; redactable fields are {}",
+                    statement.event.event_type(),
+                    ALL_FIELDS
+                        .iter()
+                        .filter(|f| blank(&mut statement.clone(), f))
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
         }
     }
     Ok(copy)

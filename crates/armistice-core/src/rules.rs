@@ -150,18 +150,33 @@ impl RuleState {
     }
 
     /// Decides whether `statement`, with `signature`, may be appended now.
-    pub fn check(&self, statement: &Statement, signature: Option<&[u8; 64]>, clock: Clock) -> Result<(), Rejection> {
+    pub fn check(
+        &self,
+        statement: &Statement,
+        signature: Option<&[u8; 64]>,
+        clock: Clock,
+    ) -> Result<(), Rejection> {
         for stream in referenced_streams(statement) {
-            assert!(self.is_loaded(&stream), "rule check before stream {stream} was loaded");
+            assert!(
+                self.is_loaded(&stream),
+                "rule check before stream {stream} was loaded"
+            );
         }
         check_times(statement, clock)?;
         self.check_author(statement, signature)?;
         self.check_event(statement)
     }
 
-    fn check_author(&self, statement: &Statement, signature: Option<&[u8; 64]>) -> Result<(), Rejection> {
+    fn check_author(
+        &self,
+        statement: &Statement,
+        signature: Option<&[u8; 64]>,
+    ) -> Result<(), Rejection> {
         let by = &statement.by;
-        let operator_event = matches!(statement.event, Event::PartyRegistered(_) | Event::EntryRedacted(_));
+        let operator_event = matches!(
+            statement.event,
+            Event::PartyRegistered(_) | Event::EntryRedacted(_)
+        );
         if by.is_operator() {
             if !operator_event {
                 return Err(Rejection::field("by", format!(
@@ -173,10 +188,13 @@ impl RuleState {
             return Ok(());
         }
         if operator_event {
-            return Err(Rejection::field("by", format!(
-                "only `operator` may make a `{}` statement, not `{by}`",
-                statement.event.event_type()
-            )));
+            return Err(Rejection::field(
+                "by",
+                format!(
+                    "only `operator` may make a `{}` statement, not `{by}`",
+                    statement.event.event_type()
+                ),
+            ));
         }
         let party = self.parties.get(by).ok_or_else(|| {
             Rejection::field("by", format!("unknown party `{by}`: register it first"))
@@ -184,12 +202,14 @@ impl RuleState {
         match (party.public_key, signature) {
             (Some(key), Some(signature)) => sign::verify_statement(statement, &key, signature)
                 .map_err(|e| Rejection::field("signature", format!("{e} (party `{by}`)"))),
-            (Some(_), None) => Err(Rejection::field("signature", format!(
-                "party `{by}` has a registered key, so its statements must be signed"
-            ))),
-            (None, Some(_)) => Err(Rejection::field("signature", format!(
-                "party `{by}` has no registered key to check this signature against"
-            ))),
+            (Some(_), None) => Err(Rejection::field(
+                "signature",
+                format!("party `{by}` has a registered key, so its statements must be signed"),
+            )),
+            (None, Some(_)) => Err(Rejection::field(
+                "signature",
+                format!("party `{by}` has no registered key to check this signature against"),
+            )),
             (None, None) => Ok(()),
         }
     }
@@ -199,10 +219,16 @@ impl RuleState {
         match &statement.event {
             Event::PartyRegistered(e) => self.check_party_registered(e),
             Event::PartyKeyRotated(_) => match self.parties.get(by) {
-                Some(PartyState { public_key: Some(_), .. }) => Ok(()),
-                _ => Err(Rejection::field("by", format!(
+                Some(PartyState {
+                    public_key: Some(_),
+                    ..
+                }) => Ok(()),
+                _ => Err(Rejection::field(
+                    "by",
+                    format!(
                     "party `{by}` has no key to rotate; the operator registers a party's first key"
-                ))),
+                ),
+                )),
             },
             Event::AgreementProposed(e) => self.check_proposal(by, e),
             Event::AgreementSigned(e) => {
@@ -211,7 +237,10 @@ impl RuleState {
                     return Err(not_bound(by, &e.agreement, "sign"));
                 }
                 if agreement.signed.contains(by) {
-                    return Err(Rejection::field("by", format!("`{by}` has already signed `{}`", e.agreement)));
+                    return Err(Rejection::field(
+                        "by",
+                        format!("`{by}` has already signed `{}`", e.agreement),
+                    ));
                 }
                 Ok(())
             }
@@ -231,7 +260,10 @@ impl RuleState {
                 party_or_mediator(by, &e.agreement, agreement, "suspend")?;
                 non_empty("reason", &e.reason)?;
                 if agreement.suspended {
-                    return Err(Rejection::field("agreement", format!("`{}` is already suspended", e.agreement)));
+                    return Err(Rejection::field(
+                        "agreement",
+                        format!("`{}` is already suspended", e.agreement),
+                    ));
                 }
                 Ok(())
             }
@@ -239,9 +271,13 @@ impl RuleState {
                 let agreement = self.live_agreement(&e.agreement, "resumed")?;
                 party_or_mediator(by, &e.agreement, agreement, "resume")?;
                 if !agreement.suspended {
-                    return Err(Rejection::field("agreement", format!(
-                        "`{}` is not suspended; only a suspended agreement resumes", e.agreement
-                    )));
+                    return Err(Rejection::field(
+                        "agreement",
+                        format!(
+                            "`{}` is not suspended; only a suspended agreement resumes",
+                            e.agreement
+                        ),
+                    ));
                 }
                 Ok(())
             }
@@ -249,7 +285,9 @@ impl RuleState {
                 let agreement = self.live_agreement(&e.agreement, "amended")?;
                 party_or_mediator(by, &e.agreement, agreement, "amend")?;
                 if e.expires_at.is_none() && e.scope.is_none() && e.terms.is_none() {
-                    return Err(Rejection::event("an amendment needs at least one of `expires_at`, `scope`, `terms`"));
+                    return Err(Rejection::event(
+                        "an amendment needs at least one of `expires_at`, `scope`, `terms`",
+                    ));
                 }
                 if let Some(scope) = &e.scope {
                     check_scope("scope", scope)?;
@@ -274,8 +312,14 @@ impl RuleState {
             Event::AllegationAssessed(e) => {
                 self.known_claim(&e.claim)?;
                 match self.parties.get(by) {
-                    Some(PartyState { role: Role::Monitor, .. }) => non_empty("reasoning", &e.reasoning),
-                    _ => Err(Rejection::field("by", format!("only a monitor assesses claims; `{by}` is not a monitor"))),
+                    Some(PartyState {
+                        role: Role::Monitor,
+                        ..
+                    }) => non_empty("reasoning", &e.reasoning),
+                    _ => Err(Rejection::field(
+                        "by",
+                        format!("only a monitor assesses claims; `{by}` is not a monitor"),
+                    )),
                 }
             }
             Event::AllegationRetracted(e) => {
@@ -291,10 +335,16 @@ impl RuleState {
 
     fn check_party_registered(&self, e: &PartyRegistered) -> Result<(), Rejection> {
         if e.party.is_operator() {
-            return Err(Rejection::field("party", "`operator` is the ledger's keeper, not a party"));
+            return Err(Rejection::field(
+                "party",
+                "`operator` is the ledger's keeper, not a party",
+            ));
         }
         if self.parties.contains_key(&e.party) {
-            return Err(Rejection::field("party", format!("party `{}` is already registered", e.party)));
+            return Err(Rejection::field(
+                "party",
+                format!("party `{}` is already registered", e.party),
+            ));
         }
         if let Some(key) = &e.public_key {
             sign::check_public_key(&key.0).map_err(|m| Rejection::field("public_key", m))?;
@@ -304,20 +354,30 @@ impl RuleState {
 
     fn check_proposal(&self, by: &PartyId, e: &AgreementProposed) -> Result<(), Rejection> {
         if self.agreements.contains_key(&e.agreement) {
-            return Err(Rejection::field("agreement", format!("agreement `{}` already exists", e.agreement)));
+            return Err(Rejection::field(
+                "agreement",
+                format!("agreement `{}` already exists", e.agreement),
+            ));
         }
         non_empty("title", &e.title)?;
         if e.parties.is_empty() {
-            return Err(Rejection::field("parties", "an agreement binds at least one party"));
+            return Err(Rejection::field(
+                "parties",
+                "an agreement binds at least one party",
+            ));
         }
         self.check_roles("parties", &e.parties, Role::Belligerent)?;
         self.check_roles("mediators", &e.mediators, Role::Mediator)?;
         check_scope("scope", &e.scope)?;
         if let Some(expires_at) = e.expires_at {
             if expires_at <= e.effective_from {
-                return Err(Rejection::field("expires_at", format!(
-                    "{expires_at} is not after effective_from {}", e.effective_from
-                )));
+                return Err(Rejection::field(
+                    "expires_at",
+                    format!(
+                        "{expires_at} is not after effective_from {}",
+                        e.effective_from
+                    ),
+                ));
             }
         }
         match e.kind {
@@ -348,9 +408,11 @@ impl RuleState {
             match self.parties.get(id) {
                 None => return Err(Rejection::field(field, format!("unknown party `{id}`"))),
                 Some(p) if p.role != role => {
-                    return Err(Rejection::field(field, format!(
-                        "`{id}` is registered as {:?}, not {:?}", p.role, role
-                    ).to_lowercase()))
+                    return Err(Rejection::field(
+                        field,
+                        format!("`{id}` is registered as {:?}, not {:?}", p.role, role)
+                            .to_lowercase(),
+                    ))
                 }
                 Some(_) => {}
             }
@@ -358,37 +420,71 @@ impl RuleState {
         Ok(())
     }
 
-    fn check_allegation(&self, by: &PartyId, e: &ViolationAlleged, statement: &Statement) -> Result<(), Rejection> {
+    fn check_allegation(
+        &self,
+        by: &PartyId,
+        e: &ViolationAlleged,
+        statement: &Statement,
+    ) -> Result<(), Rejection> {
         if self.claims.contains_key(&e.claim) {
-            return Err(Rejection::field("claim", format!("claim `{}` already exists", e.claim)));
+            return Err(Rejection::field(
+                "claim",
+                format!("claim `{}` already exists", e.claim),
+            ));
         }
         let agreement = self.known_agreement(&e.agreement)?;
         if !self.parties.contains_key(&e.against) {
-            return Err(Rejection::field("against", format!("unknown party `{}`", e.against)));
+            return Err(Rejection::field(
+                "against",
+                format!("unknown party `{}`", e.against),
+            ));
         }
         if !agreement.parties.contains(&e.against) {
-            return Err(Rejection::field("against", format!(
-                "`{}` is not bound by `{}` (its parties: {})",
-                e.against, e.agreement, join(&agreement.parties)
-            )));
+            return Err(Rejection::field(
+                "against",
+                format!(
+                    "`{}` is not bound by `{}` (its parties: {})",
+                    e.against,
+                    e.agreement,
+                    join(&agreement.parties)
+                ),
+            ));
         }
         if e.against == *by {
-            return Err(Rejection::field("against", "a party cannot allege a violation against itself"));
+            return Err(Rejection::field(
+                "against",
+                "a party cannot allege a violation against itself",
+            ));
         }
         if e.count == 0 {
             return Err(Rejection::field("count", "must be at least 1"));
         }
         if let Some(until) = e.incident_until {
             if until < e.incident_at {
-                return Err(Rejection::field("incident_until", format!("{until} is before incident_at {}", e.incident_at)));
+                return Err(Rejection::field(
+                    "incident_until",
+                    format!("{until} is before incident_at {}", e.incident_at),
+                ));
             }
         }
         non_empty("location.name", &e.location.name)?;
-        if e.location.lat.is_some_and(|lat| !(-90.0..=90.0).contains(&lat)) {
-            return Err(Rejection::field("location.lat", "must lie between -90 and 90"));
+        if e.location
+            .lat
+            .is_some_and(|lat| !(-90.0..=90.0).contains(&lat))
+        {
+            return Err(Rejection::field(
+                "location.lat",
+                "must lie between -90 and 90",
+            ));
         }
-        if e.location.lon.is_some_and(|lon| !(-180.0..=180.0).contains(&lon)) {
-            return Err(Rejection::field("location.lon", "must lie between -180 and 180"));
+        if e.location
+            .lon
+            .is_some_and(|lon| !(-180.0..=180.0).contains(&lon))
+        {
+            return Err(Rejection::field(
+                "location.lon",
+                "must lie between -180 and 180",
+            ));
         }
         non_empty("description", &e.description)?;
         let _ = statement;
@@ -398,9 +494,13 @@ impl RuleState {
     fn check_response(&self, by: &PartyId, e: &AllegationResponded) -> Result<(), Rejection> {
         let claim = self.open_claim(&e.claim, "respond to")?;
         if claim.accused != *by {
-            return Err(Rejection::field("by", format!(
-                "only the accused (`{}`) responds to claim `{}`, not `{by}`", claim.accused, e.claim
-            )));
+            return Err(Rejection::field(
+                "by",
+                format!(
+                    "only the accused (`{}`) responds to claim `{}`, not `{by}`",
+                    claim.accused, e.claim
+                ),
+            ));
         }
         non_empty("statement", &e.statement)?;
         if let Some(counter) = &e.counter_claim {
@@ -418,19 +518,26 @@ impl RuleState {
     }
 
     fn known_agreement(&self, id: &AgreementId) -> Result<&AgreementState, Rejection> {
-        self.agreements.get(id).ok_or_else(|| Rejection::field("agreement", format!("unknown agreement `{id}`")))
+        self.agreements
+            .get(id)
+            .ok_or_else(|| Rejection::field("agreement", format!("unknown agreement `{id}`")))
     }
 
     fn live_agreement(&self, id: &AgreementId, verb: &str) -> Result<&AgreementState, Rejection> {
         let agreement = self.known_agreement(id)?;
         if agreement.terminated {
-            return Err(Rejection::field("agreement", format!("`{id}` was terminated and can no longer be {verb}")));
+            return Err(Rejection::field(
+                "agreement",
+                format!("`{id}` was terminated and can no longer be {verb}"),
+            ));
         }
         Ok(agreement)
     }
 
     fn known_claim(&self, id: &ClaimId) -> Result<&ClaimState, Rejection> {
-        self.claims.get(id).ok_or_else(|| Rejection::field("claim", format!("unknown claim `{id}`")))
+        self.claims
+            .get(id)
+            .ok_or_else(|| Rejection::field("claim", format!("unknown claim `{id}`")))
     }
 
     fn open_claim(&self, id: &ClaimId, verb: &str) -> Result<&ClaimState, Rejection> {
@@ -452,10 +559,13 @@ impl RuleState {
         let by = &statement.by;
         match &statement.event {
             Event::PartyRegistered(e) => {
-                self.parties.insert(e.party.clone(), PartyState {
-                    role: e.role,
-                    public_key: e.public_key.map(|k| k.0),
-                });
+                self.parties.insert(
+                    e.party.clone(),
+                    PartyState {
+                        role: e.role,
+                        public_key: e.public_key.map(|k| k.0),
+                    },
+                );
             }
             Event::PartyKeyRotated(e) => {
                 if let Some(party) = self.parties.get_mut(by) {
@@ -467,33 +577,49 @@ impl RuleState {
                     AgreementKind::Unilateral => e.parties.clone(),
                     AgreementKind::Bilateral => Vec::new(),
                 };
-                self.agreements.insert(e.agreement.clone(), AgreementState {
-                    kind: e.kind,
-                    parties: e.parties.clone(),
-                    mediators: e.mediators.clone(),
-                    signed,
-                    suspended: false,
-                    terminated: false,
-                });
+                self.agreements.insert(
+                    e.agreement.clone(),
+                    AgreementState {
+                        kind: e.kind,
+                        parties: e.parties.clone(),
+                        mediators: e.mediators.clone(),
+                        signed,
+                        suspended: false,
+                        terminated: false,
+                    },
+                );
             }
-            Event::AgreementSigned(e) => self.with_agreement(&e.agreement, |a| a.signed.push(by.clone())),
-            Event::AgreementSuspended(e) => self.with_agreement(&e.agreement, |a| a.suspended = true),
-            Event::AgreementResumed(e) => self.with_agreement(&e.agreement, |a| a.suspended = false),
-            Event::AgreementTerminated(e) => self.with_agreement(&e.agreement, |a| a.terminated = true),
+            Event::AgreementSigned(e) => {
+                self.with_agreement(&e.agreement, |a| a.signed.push(by.clone()))
+            }
+            Event::AgreementSuspended(e) => {
+                self.with_agreement(&e.agreement, |a| a.suspended = true)
+            }
+            Event::AgreementResumed(e) => {
+                self.with_agreement(&e.agreement, |a| a.suspended = false)
+            }
+            Event::AgreementTerminated(e) => {
+                self.with_agreement(&e.agreement, |a| a.terminated = true)
+            }
             Event::AgreementTermsContested(_) | Event::AgreementAmended(_) => {}
             Event::ViolationAlleged(e) => {
-                self.claims.insert(e.claim.clone(), ClaimState {
-                    claimant: by.clone(),
-                    accused: e.against.clone(),
-                    retracted: false,
-                });
+                self.claims.insert(
+                    e.claim.clone(),
+                    ClaimState {
+                        claimant: by.clone(),
+                        accused: e.against.clone(),
+                        retracted: false,
+                    },
+                );
             }
             Event::AllegationRetracted(e) => {
                 if let Some(claim) = self.claims.get_mut(&e.claim) {
                     claim.retracted = true;
                 }
             }
-            Event::EvidenceAdded(_) | Event::AllegationResponded(_) | Event::AllegationAssessed(_) => {}
+            Event::EvidenceAdded(_)
+            | Event::AllegationResponded(_)
+            | Event::AllegationAssessed(_) => {}
             Event::EntryRedacted(_) => {}
         }
     }
@@ -508,16 +634,26 @@ impl RuleState {
 fn check_times(statement: &Statement, clock: Clock) -> Result<(), Rejection> {
     let not_future = |field: &str, at: Timestamp| {
         if at > clock.now {
-            Err(Rejection::field(field, format!("{at} lies in the future (the ledger's clock reads {})", clock.now)))
+            Err(Rejection::field(
+                field,
+                format!(
+                    "{at} lies in the future (the ledger's clock reads {})",
+                    clock.now
+                ),
+            ))
         } else {
             Ok(())
         }
     };
     not_future("occurred_at", statement.occurred_at)?;
     if statement.occurred_at > clock.recorded_at {
-        return Err(Rejection::field("occurred_at", format!(
-            "{} is later than the entry's recorded_at {}", statement.occurred_at, clock.recorded_at
-        )));
+        return Err(Rejection::field(
+            "occurred_at",
+            format!(
+                "{} is later than the entry's recorded_at {}",
+                statement.occurred_at, clock.recorded_at
+            ),
+        ));
     }
     if let Event::ViolationAlleged(e) = &statement.event {
         not_future("incident_at", e.incident_at)?;
@@ -541,14 +677,21 @@ fn check_scope(field: &str, scope: &[Scope]) -> Result<(), Rejection> {
     }
     let mut seen = HashSet::new();
     if let Some(twice) = scope.iter().find(|s| !seen.insert(**s)) {
-        return Err(Rejection::field(field, format!("{twice:?} is listed twice")));
+        return Err(Rejection::field(
+            field,
+            format!("{twice:?} is listed twice"),
+        ));
     }
     Ok(())
 }
 
 fn check_evidence(evidence: &[Evidence]) -> Result<(), Rejection> {
     for (i, item) in evidence.iter().enumerate() {
-        let ok = item.sha256.len() == 64 && item.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let ok = item.sha256.len() == 64
+            && item
+                .sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if !ok {
             return Err(Rejection::field(
                 format!("evidence[{i}].sha256"),
@@ -560,27 +703,48 @@ fn check_evidence(evidence: &[Evidence]) -> Result<(), Rejection> {
 }
 
 fn not_bound(by: &PartyId, agreement: &AgreementId, verb: &str) -> Rejection {
-    Rejection::field("by", format!("`{by}` is not a party bound by `{agreement}`, so it cannot {verb}"))
+    Rejection::field(
+        "by",
+        format!("`{by}` is not a party bound by `{agreement}`, so it cannot {verb}"),
+    )
 }
 
-fn party_or_mediator(by: &PartyId, id: &AgreementId, agreement: &AgreementState, verb: &str) -> Result<(), Rejection> {
+fn party_or_mediator(
+    by: &PartyId,
+    id: &AgreementId,
+    agreement: &AgreementState,
+    verb: &str,
+) -> Result<(), Rejection> {
     if agreement.parties.contains(by) || agreement.mediators.contains(by) {
         return Ok(());
     }
-    Err(Rejection::field("by", format!(
-        "only a party or mediator of `{id}` may {verb} it; `{by}` is neither"
-    )))
+    Err(Rejection::field(
+        "by",
+        format!("only a party or mediator of `{id}` may {verb} it; `{by}` is neither"),
+    ))
 }
 
-fn claimant_only(by: &PartyId, id: &ClaimId, claim: &ClaimState, verb: &str) -> Result<(), Rejection> {
+fn claimant_only(
+    by: &PartyId,
+    id: &ClaimId,
+    claim: &ClaimState,
+    verb: &str,
+) -> Result<(), Rejection> {
     if claim.claimant == *by {
         return Ok(());
     }
-    Err(Rejection::field("by", format!(
-        "only the claimant (`{}`) may {verb} claim `{id}`, not `{by}`", claim.claimant
-    )))
+    Err(Rejection::field(
+        "by",
+        format!(
+            "only the claimant (`{}`) may {verb} claim `{id}`, not `{by}`",
+            claim.claimant
+        ),
+    ))
 }
 
 fn join(ids: &[PartyId]) -> String {
-    ids.iter().map(PartyId::as_str).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(PartyId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

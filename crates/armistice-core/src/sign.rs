@@ -27,15 +27,26 @@ pub fn sign_statement(statement: &Statement, key: &SigningKey) -> [u8; 64] {
 
 /// Checks `signature` over `statement` with `public_key`, strictly (no
 /// malleable or small-order encodings).
-pub fn verify_statement(statement: &Statement, public_key: &[u8; 32], signature: &[u8; 64]) -> Result<(), String> {
-    let key = VerifyingKey::from_bytes(public_key).map_err(|_| "the registered key is not a valid Ed25519 key".to_owned())?;
-    key.verify_strict(&signing_message(statement), &Signature::from_bytes(signature))
-        .map_err(|_| "signature does not verify: it was made by another key or over another statement".to_owned())
+pub fn verify_statement(
+    statement: &Statement,
+    public_key: &[u8; 32],
+    signature: &[u8; 64],
+) -> Result<(), String> {
+    let key = VerifyingKey::from_bytes(public_key)
+        .map_err(|_| "the registered key is not a valid Ed25519 key".to_owned())?;
+    key.verify_strict(
+        &signing_message(statement),
+        &Signature::from_bytes(signature),
+    )
+    .map_err(|_| {
+        "signature does not verify: it was made by another key or over another statement".to_owned()
+    })
 }
 
 /// Checks that 32 bytes are a usable Ed25519 public key.
 pub fn check_public_key(public_key: &[u8; 32]) -> Result<(), String> {
-    let key = VerifyingKey::from_bytes(public_key).map_err(|_| "not a valid Ed25519 public key".to_owned())?;
+    let key = VerifyingKey::from_bytes(public_key)
+        .map_err(|_| "not a valid Ed25519 public key".to_owned())?;
     if key.is_weak() {
         return Err("a weak (small-order) Ed25519 key is not accepted".to_owned());
     }

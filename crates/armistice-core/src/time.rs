@@ -122,7 +122,10 @@ mod tests {
     #[test]
     fn json_is_text_and_bincode_is_an_integer() {
         let t = Timestamp::parse_rfc3339("2025-04-19T15:00:00Z").unwrap();
-        assert_eq!(serde_json::to_string(&t).unwrap(), "\"2025-04-19T15:00:00Z\"");
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            "\"2025-04-19T15:00:00Z\""
+        );
         let bytes = bincode::serde::encode_to_vec(t, bincode::config::standard()).unwrap();
         assert!(bytes.len() <= 9);
         let (back, _): (Timestamp, usize) =

@@ -23,6 +23,9 @@ pub enum StoreError {
     /// `init` found something already there.
     #[error("{0} already exists; choose another path or remove it first")]
     AlreadyExists(PathBuf),
+    /// The key given is not this ledger's operator key.
+    #[error("this key is not the ledger's operator key")]
+    WrongOperatorKey,
     /// Stored bytes are damaged or unreadable.
     #[error("entry {seq} is damaged: {detail}")]
     Corrupt {
@@ -53,6 +56,9 @@ impl StoreError {
     }
 
     pub(crate) fn corrupt(seq: u64, detail: impl Into<String>) -> Self {
-        StoreError::Corrupt { seq, detail: detail.into() }
+        StoreError::Corrupt {
+            seq,
+            detail: detail.into(),
+        }
     }
 }

@@ -15,6 +15,8 @@ pub const MERKLE: u8 = b'm';
 /// `h` → the committed head: seq (u64 BE) || hash (32) || recorded_at (i64 BE).
 /// Entries above it belong to a session that never committed.
 pub const HEAD: u8 = b'h';
+/// `k` → the operator's Ed25519 public key (32 bytes), set at creation.
+pub const OPERATOR: u8 = b'k';
 /// `c` + tree size (u64 BE) → a signed checkpoint note.
 pub const CHECKPOINT: u8 = b'c';
 

@@ -8,6 +8,7 @@ use armistice_core::json::Submission;
 use armistice_core::rules::{referenced_streams, Clock, RuleState};
 use armistice_core::{Event, Rejection, Statement, StreamId, Timestamp};
 use armistice_merkle::NodeSource;
+use ed25519_dalek::SigningKey;
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -68,6 +69,8 @@ pub struct Appended {
 /// An open ledger. One process at a time; within it, appends are serialised.
 pub struct Ledger {
     path: PathBuf,
+    operator_public_key: [u8; 32],
+    operator_key: Option<SigningKey>,
     tree: sled::Db,
     data_file: File,
     writer: Mutex<Writer>,
@@ -90,12 +93,17 @@ pub struct Session<'a> {
 }
 
 impl Ledger {
-    /// Creates a new, empty ledger at `path` (a folder that must not exist yet, or be empty).
-    pub fn create(path: &Path) -> Result<Ledger, StoreError> {
+    /// Creates a new, empty ledger at `path` (a folder that must not exist
+    /// yet, or be empty), kept by the operator whose public key is given.
+    pub fn create(path: &Path, operator_public_key: &[u8; 32]) -> Result<Ledger, StoreError> {
         if path.exists() && std::fs::read_dir(path)?.next().is_some() {
             return Err(StoreError::AlreadyExists(path.to_owned()));
         }
         std::fs::create_dir_all(path)?;
+        let tree = open_tree(path)?;
+        tree.insert([keys::OPERATOR], operator_public_key.to_vec())?;
+        tree.flush()?;
+        drop(tree);
         Self::open_sled(path)
     }
 
@@ -108,26 +116,49 @@ impl Ledger {
     }
 
     fn open_sled(path: &Path) -> Result<Ledger, StoreError> {
-        let sled_path = path.join(SLED_DIR);
-        let tree = sled::Config::new().path(&sled_path).open().map_err(|e| match e {
-            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                StoreError::Busy(path.to_owned())
-            }
-            other => StoreError::Sled(other),
-        })?;
-        let data_file = File::open(sled_path.join("db"))?;
+        let tree = open_tree(path)?;
+        let data_file = File::open(path.join(SLED_DIR).join("db"))?;
         let head = read_head(&tree)?;
+        let operator = tree.get([keys::OPERATOR])?;
+        let operator_public_key = operator
+            .as_deref()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .ok_or_else(|| StoreError::corrupt(0, "the operator's public key is missing"))?;
         let ledger = Ledger {
             path: path.to_owned(),
+            operator_public_key,
+            operator_key: None,
             tree,
             data_file,
-            writer: Mutex::new(Writer { rules: RuleState::default() }),
+            writer: Mutex::new(Writer {
+                rules: RuleState::default(),
+            }),
             committed: Mutex::new(head),
         };
         if ledger.truncate_after(head.seq)? > 0 {
             ledger.sync()?;
         }
         Ok(ledger)
+    }
+
+    /// The operator's public key, fixed at creation: it signs operator
+    /// statements and checkpoints.
+    pub fn operator_public_key(&self) -> [u8; 32] {
+        self.operator_public_key
+    }
+
+    /// Lets the ledger sign operator statements (and checkpoints) itself.
+    pub fn attach_operator_key(&mut self, key: SigningKey) -> Result<(), StoreError> {
+        if key.verifying_key().to_bytes() != self.operator_public_key {
+            return Err(StoreError::WrongOperatorKey);
+        }
+        self.operator_key = Some(key);
+        Ok(())
+    }
+
+    /// The operator's signing key, when attached.
+    pub fn operator_key(&self) -> Option<&SigningKey> {
+        self.operator_key.as_ref()
     }
 
     /// The folder the ledger lives in.
@@ -137,12 +168,19 @@ impl Ledger {
 
     /// The newest committed entry (seq 0 when empty).
     pub fn head(&self) -> Head {
-        *self.committed.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self
+            .committed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Appends a batch: all of it lands, durably, or none of it does and the
     /// ledger is unchanged byte for byte.
-    pub fn append(&self, batch: &[Submission], options: &AppendOptions) -> Result<Vec<Appended>, StoreError> {
+    pub fn append(
+        &self,
+        batch: &[Submission],
+        options: &AppendOptions,
+    ) -> Result<Vec<Appended>, StoreError> {
         let mut session = self.begin();
         let appended = session.append(batch, options)?;
         session.commit()?;
@@ -155,8 +193,16 @@ impl Ledger {
         // A panic while holding the lock can only come from an assertion;
         // the session's drop has then removed what it wrote and made the
         // rule state reload what it touched, so the state is sound.
-        let writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        Session { ledger: self, writer, stage: Stage::new(self.head()), committed: false }
+        let writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Session {
+            ledger: self,
+            writer,
+            stage: Stage::new(self.head()),
+            committed: false,
+        }
     }
 
     /// Removes entries above `seq`, with their index keys and Merkle nodes:
@@ -164,11 +210,16 @@ impl Ledger {
     fn truncate_after(&self, seq: u64) -> Result<u64, StoreError> {
         let mut batch = sled::Batch::default();
         let mut removed = 0;
-        for item in self.tree.range(keys::entry(seq + 1)..=keys::entry(u64::MAX)) {
+        for item in self
+            .tree
+            .range(keys::entry(seq + 1)..=keys::entry(u64::MAX))
+        {
             let (key, value) = item?;
             batch.remove(key);
             removed += 1;
-            let Ok((header, _)) = Header::decode(&value) else { continue };
+            let Ok((header, _)) = Header::decode(&value) else {
+                continue;
+            };
             batch.remove(keys::event_id(&header.event_id).to_vec());
             batch.remove(keys::stream(&header.stream, header.version));
             batch.remove(keys::occurred(header.occurred_at.micros(), header.seq).to_vec());
@@ -207,12 +258,20 @@ impl Ledger {
         let copy = &submission.copy;
         if !options.backfill {
             if let Some(field) = copy.first_field() {
-                return Err(Rejection::field(field, "is set by the ledger; it is accepted only with `import --backfill`").into());
+                return Err(Rejection::field(
+                    field,
+                    "is set by the ledger; it is accepted only with `import --backfill`",
+                )
+                .into());
             }
         }
         if copy.hash.is_none() {
             if let Some(field) = copy.derived_fields.first() {
-                return Err(Rejection::field(*field, "is accepted only beside `hash`, in a copy of an Armistice entry").into());
+                return Err(Rejection::field(
+                    *field,
+                    "is accepted only beside `hash`, in a copy of an Armistice entry",
+                )
+                .into());
             }
         }
         let recorded_at = self.recorded_at(stage, submission, options)?;
@@ -236,7 +295,16 @@ impl Ledger {
                 )).into());
             }
         }
-        rules.check(&statement, submission.signature.as_ref(), Clock { now: options.now, recorded_at })?;
+        let signature = self.operator_signature(&statement, submission.signature)?;
+        let signature = signature.or(submission.signature);
+        rules.check(
+            &statement,
+            signature.filter(|_| !statement.by.is_operator()).as_ref(),
+            Clock {
+                now: options.now,
+                recorded_at,
+            },
+        )?;
         let redaction = match &statement.event {
             Event::EntryRedacted(e) => Some(self.stage_redaction(stage, e)?),
             _ => None,
@@ -244,8 +312,11 @@ impl Ledger {
         let payload = encode_payload(&statement);
         if payload.len() > entry::PAYLOAD_BYTES_MAX {
             return Err(Rejection::event(format!(
-                "the event encodes to {} bytes; the limit is {}", payload.len(), entry::PAYLOAD_BYTES_MAX
-            )).into());
+                "the event encodes to {} bytes; the limit is {}",
+                payload.len(),
+                entry::PAYLOAD_BYTES_MAX
+            ))
+            .into());
         }
         let header = Header {
             schema: entry::SCHEMA_VERSION,
@@ -263,7 +334,7 @@ impl Ledger {
             by: statement.by.clone(),
             prev_hash: stage.head.hash,
             payload_sha256: sha256(&payload),
-            signature: submission.signature,
+            signature,
         };
         let leaf = header.encode();
         let hash = sha256(&leaf);
@@ -281,7 +352,31 @@ impl Ledger {
         })
     }
 
-    fn recorded_at(&self, stage: &Stage, submission: &Submission, options: &AppendOptions) -> Result<Timestamp, Staging> {
+    /// The ledger signs its operator's statements; a signature supplied
+    /// with one must be the operator's. Party statements pass through.
+    fn operator_signature(
+        &self,
+        statement: &Statement,
+        given: Option<[u8; 64]>,
+    ) -> Result<Option<[u8; 64]>, Rejection> {
+        if !statement.by.is_operator() {
+            return Ok(None);
+        }
+        match (given, &self.operator_key) {
+            (Some(signature), _) => armistice_core::sign::verify_statement(statement, &self.operator_public_key, &signature)
+                .map(|()| Some(signature))
+                .map_err(|e| Rejection::field("signature", format!("{e} (the operator)"))),
+            (None, Some(key)) => Ok(Some(armistice_core::sign::sign_statement(statement, key))),
+            (None, None) => Err(Rejection::field("by", "operator statements are signed by the ledger, but its operator key is not available here")),
+        }
+    }
+
+    fn recorded_at(
+        &self,
+        stage: &Stage,
+        submission: &Submission,
+        options: &AppendOptions,
+    ) -> Result<Timestamp, Staging> {
         let last = stage.head.recorded_at;
         match submission.copy.recorded_at {
             None => Ok(options.now.max(last)),
@@ -299,10 +394,20 @@ impl Ledger {
         if let Some(seq) = stage.event_ids.get(event_id) {
             return Ok(Some(*seq));
         }
-        Ok(self.tree.get(keys::event_id(event_id))?.as_deref().and_then(keys::tail_u64))
+        Ok(self
+            .tree
+            .get(keys::event_id(event_id))?
+            .as_deref()
+            .and_then(keys::tail_u64))
     }
 
-    fn duplicate(&self, stage: &Stage, seq: u64, submission: &Submission, statement: &Statement) -> Result<Appended, Staging> {
+    fn duplicate(
+        &self,
+        stage: &Stage,
+        seq: u64,
+        submission: &Submission,
+        statement: &Statement,
+    ) -> Result<Appended, Staging> {
         let stored = match stage.records.get(&seq) {
             Some(record) => record.clone(),
             None => self.read_record(seq)?,
@@ -313,9 +418,14 @@ impl Ledger {
         }
         let same_hash = submission.copy.hash.is_none_or(|hash| hash == stored.hash);
         if compared != stored.statement || !same_hash || stored.redacted {
-            return Err(Rejection::field("event_id", format!(
-                "{} is already stored (seq {seq}) with different content", statement.event_id
-            )).into());
+            return Err(Rejection::field(
+                "event_id",
+                format!(
+                    "{} is already stored (seq {seq}) with different content",
+                    statement.event_id
+                ),
+            )
+            .into());
         }
         Ok(Appended {
             seq,
@@ -327,7 +437,14 @@ impl Ledger {
         })
     }
 
-    fn stage_entry(&self, stage: &mut Stage, header: &Header, leaf: &[u8], payload: &[u8], hash: Hash) -> Result<(), StoreError> {
+    fn stage_entry(
+        &self,
+        stage: &mut Stage,
+        header: &Header,
+        leaf: &[u8],
+        payload: &[u8],
+        hash: Hash,
+    ) -> Result<(), StoreError> {
         let seq = header.seq;
         let seq_bytes = seq.to_be_bytes().to_vec();
         let mut value = Vec::with_capacity(leaf.len() + 1 + payload.len());
@@ -337,18 +454,41 @@ impl Ledger {
         stage.put(keys::entry(seq).to_vec(), value);
         stage.put(keys::event_id(&header.event_id).to_vec(), seq_bytes.clone());
         stage.put(keys::stream(&header.stream, header.version), seq_bytes);
-        stage.put(keys::occurred(header.occurred_at.micros(), seq).to_vec(), Vec::new());
+        stage.put(
+            keys::occurred(header.occurred_at.micros(), seq).to_vec(),
+            Vec::new(),
+        );
         let leaf_hash = armistice_merkle::leaf_hash(leaf);
-        let nodes = armistice_merkle::nodes_to_store(seq - 1, leaf_hash, &StagedNodes { ledger: self, stage })
-            .map_err(|e| StoreError::corrupt(seq, format!("Merkle tree: {e}")))?;
+        let nodes = armistice_merkle::nodes_to_store(
+            seq - 1,
+            leaf_hash,
+            &StagedNodes {
+                ledger: self,
+                stage,
+            },
+        )
+        .map_err(|e| StoreError::corrupt(seq, format!("Merkle tree: {e}")))?;
         for (level, index, node) in nodes {
             stage.nodes.insert((level, index), node);
             stage.put(keys::merkle(level, index).to_vec(), node.to_vec());
         }
-        let statement = decode_payload(header.schema, payload).map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
+        let statement = decode_payload(header.schema, payload)
+            .map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
         stage.event_ids.insert(header.event_id, seq);
-        stage.records.insert(seq, Record { header: header.clone(), hash, statement, redacted: false });
-        stage.head = Head { seq, hash, recorded_at: header.recorded_at };
+        stage.records.insert(
+            seq,
+            Record {
+                header: header.clone(),
+                hash,
+                statement,
+                redacted: false,
+            },
+        );
+        stage.head = Head {
+            seq,
+            hash,
+            recorded_at: header.recorded_at,
+        };
         Ok(())
     }
 
@@ -367,7 +507,10 @@ impl Ledger {
     /// Every committed entry of `stream` (`claim/X`), in version order.
     pub fn stream_records(&self, stream: &str) -> Result<Vec<Record>, StoreError> {
         let head = self.head().seq;
-        let seqs = self.stream_seqs(stream)?.into_iter().filter(|seq| *seq <= head);
+        let seqs = self
+            .stream_seqs(stream)?
+            .into_iter()
+            .filter(|seq| *seq <= head);
         seqs.map(|seq| self.read_record(seq)).collect()
     }
 
@@ -376,9 +519,9 @@ impl Ledger {
         let mut seqs = Vec::new();
         for item in self.tree.scan_prefix(keys::stream_prefix(stream)) {
             let (key, value) = item?;
-            let seq = keys::tail_u64(&value).ok_or_else(|| StoreError::corrupt(0, format!(
-                "stream index key {key:?} holds no seq"
-            )))?;
+            let seq = keys::tail_u64(&value).ok_or_else(|| {
+                StoreError::corrupt(0, format!("stream index key {key:?} holds no seq"))
+            })?;
             seqs.push(seq);
         }
         Ok(seqs)
@@ -396,24 +539,35 @@ impl Ledger {
     /// The entry at `seq`, committed or staged by the current session.
     fn read_record(&self, seq: u64) -> Result<Record, StoreError> {
         let value = self.tree.get(keys::entry(seq))?;
-        let value = value.ok_or_else(|| StoreError::corrupt(seq, "the entry is missing from the log"))?;
+        let value =
+            value.ok_or_else(|| StoreError::corrupt(seq, "the entry is missing from the log"))?;
         decode_record(seq, &value)
     }
 
     /// The entries with `from <= seq <= to`, in order, read lazily.
-    pub fn records(&self, from: u64, to: u64) -> impl Iterator<Item = Result<Record, StoreError>> + '_ {
-        self.raw_entries(from, to).map(|item| item.and_then(|(seq, value)| decode_record(seq, &value)))
+    pub fn records(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Iterator<Item = Result<Record, StoreError>> + '_ {
+        self.raw_entries(from, to)
+            .map(|item| item.and_then(|(seq, value)| decode_record(seq, &value)))
     }
 
     /// The stored bytes of committed entries `from..=to`: (seq, leaf || marker || payload).
-    pub fn raw_entries(&self, from: u64, to: u64) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + '_ {
+    pub fn raw_entries(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + '_ {
         let to = to.min(self.head().seq);
         self.tree
             .range(keys::entry(from)..=keys::entry(to.max(from)))
             .take_while(move |_| from <= to)
             .map(|item| {
                 let (key, value) = item?;
-                let seq = keys::tail_u64(&key).ok_or_else(|| StoreError::corrupt(0, "short entry key"))?;
+                let seq = keys::tail_u64(&key)
+                    .ok_or_else(|| StoreError::corrupt(0, "short entry key"))?;
                 Ok((seq, value))
             })
     }
@@ -436,8 +590,16 @@ impl Ledger {
 
     /// The header of entry `seq`, without decoding its payload.
     pub fn record_header(&self, seq: u64) -> Result<Header, StoreError> {
-        let value = self.tree.get(keys::entry(seq))?.ok_or(StoreError::NoSuchEntry { seq, len: self.head().seq })?;
-        Header::decode(&value).map(|(header, _)| header).map_err(|e| StoreError::corrupt(seq, e.to_string()))
+        let value = self
+            .tree
+            .get(keys::entry(seq))?
+            .ok_or(StoreError::NoSuchEntry {
+                seq,
+                len: self.head().seq,
+            })?;
+        Header::decode(&value)
+            .map(|(header, _)| header)
+            .map_err(|e| StoreError::corrupt(seq, e.to_string()))
     }
 
     /// Sled's tree, for the verifier and for tests that tamper with storage.
@@ -445,23 +607,48 @@ impl Ledger {
         &self.tree
     }
 
-    fn stage_redaction(&self, stage: &Stage, e: &armistice_core::event::EntryRedacted) -> Result<(u64, Vec<u8>), Staging> {
+    fn stage_redaction(
+        &self,
+        stage: &Stage,
+        e: &armistice_core::event::EntryRedacted,
+    ) -> Result<(u64, Vec<u8>), Staging> {
         let head_seq = stage.head.seq;
         if e.target_seq == 0 || e.target_seq > head_seq {
-            return Err(Rejection::field("target_seq", format!("no entry {} to redact: the log holds {head_seq}", e.target_seq)).into());
+            return Err(Rejection::field(
+                "target_seq",
+                format!(
+                    "no entry {} to redact: the log holds {head_seq}",
+                    e.target_seq
+                ),
+            )
+            .into());
         }
         if e.target_seq > stage.committed.seq {
-            return Err(Rejection::field("target_seq", "an entry cannot be redacted in the batch that appends it").into());
+            return Err(Rejection::field(
+                "target_seq",
+                "an entry cannot be redacted in the batch that appends it",
+            )
+            .into());
         }
         if stage.redactions.iter().any(|(seq, _)| *seq == e.target_seq) {
-            return Err(Rejection::field("target_seq", format!("entry {} is already redacted in this batch", e.target_seq)).into());
+            return Err(Rejection::field(
+                "target_seq",
+                format!("entry {} is already redacted in this batch", e.target_seq),
+            )
+            .into());
         }
         let target = self.read_record(e.target_seq)?;
         if target.redacted {
-            return Err(Rejection::field("target_seq", format!("entry {} is already redacted", e.target_seq)).into());
+            return Err(Rejection::field(
+                "target_seq",
+                format!("entry {} is already redacted", e.target_seq),
+            )
+            .into());
         }
         if matches!(target.statement.event, Event::EntryRedacted(_)) {
-            return Err(Rejection::field("target_seq", "a redaction cannot itself be redacted").into());
+            return Err(
+                Rejection::field("target_seq", "a redaction cannot itself be redacted").into(),
+            );
         }
         let copy = armistice_core::redact::redact(&target.statement, &e.fields)?;
         let mut value = target.header.encode();
@@ -479,7 +666,9 @@ pub fn decode_record(seq: u64, value: &[u8]) -> Result<Record, StoreError> {
         return Err(corrupt(format!("its header says seq {}", header.seq)));
     }
     let hash = sha256(&value[..leaf_len]);
-    let (marker, payload) = value[leaf_len..].split_first().ok_or_else(|| corrupt("no payload marker".into()))?;
+    let (marker, payload) = value[leaf_len..]
+        .split_first()
+        .ok_or_else(|| corrupt("no payload marker".into()))?;
     let redacted = match *marker {
         keys::PAYLOAD_ORIGINAL => false,
         keys::PAYLOAD_REDACTED => true,
@@ -487,10 +676,27 @@ pub fn decode_record(seq: u64, value: &[u8]) -> Result<Record, StoreError> {
     };
     let statement = decode_payload(header.schema, payload).map_err(|e| corrupt(e.to_string()))?;
     entry::check_header_matches(&header, &statement).map_err(corrupt)?;
-    Ok(Record { header, hash, statement, redacted })
+    Ok(Record {
+        header,
+        hash,
+        statement,
+        redacted,
+    })
 }
 
 /// The committed head, from its marker key.
+fn open_tree(path: &Path) -> Result<sled::Db, StoreError> {
+    sled::Config::new()
+        .path(path.join(SLED_DIR))
+        .open()
+        .map_err(|e| match e {
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                StoreError::Busy(path.to_owned())
+            }
+            other => StoreError::Sled(other),
+        })
+}
+
 fn read_head(tree: &sled::Db) -> Result<Head, StoreError> {
     let Some(value) = tree.get([keys::HEAD])? else {
         return Ok(Head::EMPTY);
@@ -502,7 +708,9 @@ fn read_head(tree: &sled::Db) -> Result<Head, StoreError> {
     Ok(Head {
         seq: u64::from_be_bytes(seq.try_into().map_err(|_| bad())?),
         hash: hash.try_into().map_err(|_| bad())?,
-        recorded_at: Timestamp(i64::from_be_bytes(recorded_at.try_into().map_err(|_| bad())?)),
+        recorded_at: Timestamp(i64::from_be_bytes(
+            recorded_at.try_into().map_err(|_| bad())?,
+        )),
     })
 }
 
@@ -517,29 +725,51 @@ fn encode_head(head: &Head) -> Vec<u8> {
 impl Session<'_> {
     /// Stages a chunk of events, after the chunks before it. A rejection
     /// ends the session: nothing it staged will land.
-    pub fn append(&mut self, batch: &[Submission], options: &AppendOptions) -> Result<Vec<Appended>, StoreError> {
+    pub fn append(
+        &mut self,
+        batch: &[Submission],
+        options: &AppendOptions,
+    ) -> Result<Vec<Appended>, StoreError> {
         if self.stage.failed {
-            return Err(StoreError::rejected(0, Rejection::event("an earlier chunk of this batch was rejected")));
+            return Err(StoreError::rejected(
+                0,
+                Rejection::event("an earlier chunk of this batch was rejected"),
+            ));
         }
         if batch.len() > BATCH_EVENTS_MAX {
-            return Err(StoreError::rejected(0, Rejection::event(format!(
-                "a batch holds at most {BATCH_EVENTS_MAX} events, not {}", batch.len()
-            ))));
+            return Err(StoreError::rejected(
+                0,
+                Rejection::event(format!(
+                    "a batch holds at most {BATCH_EVENTS_MAX} events, not {}",
+                    batch.len()
+                )),
+            ));
         }
         let outcome = self.stage_chunk(batch, options);
         self.stage.failed = outcome.is_err();
         outcome
     }
 
-    fn stage_chunk(&mut self, batch: &[Submission], options: &AppendOptions) -> Result<Vec<Appended>, StoreError> {
+    fn stage_chunk(
+        &mut self,
+        batch: &[Submission],
+        options: &AppendOptions,
+    ) -> Result<Vec<Appended>, StoreError> {
         // The previous chunk goes to sled now (uncommitted), so that memory
         // holds one chunk at a time; the last one lands with the commit.
         self.apply_pending()?;
         let mut appended = Vec::with_capacity(batch.len());
         for (index, submission) in batch.iter().enumerate() {
-            match self.ledger.stage_one(&mut self.writer.rules, &mut self.stage, submission, options) {
+            match self.ledger.stage_one(
+                &mut self.writer.rules,
+                &mut self.stage,
+                submission,
+                options,
+            ) {
                 Ok(one) => appended.push(one),
-                Err(Staging::Rejected(rejection)) => return Err(StoreError::rejected(index, rejection)),
+                Err(Staging::Rejected(rejection)) => {
+                    return Err(StoreError::rejected(index, rejection))
+                }
                 Err(Staging::Failed(error)) => return Err(error),
             }
         }
@@ -548,7 +778,9 @@ impl Session<'_> {
 
     fn apply_pending(&mut self) -> Result<(), StoreError> {
         if self.stage.writes > 0 {
-            self.ledger.tree.apply_batch(std::mem::take(&mut self.stage.batch))?;
+            self.ledger
+                .tree
+                .apply_batch(std::mem::take(&mut self.stage.batch))?;
             self.stage.writes = 0;
         }
         self.stage.event_ids.clear();
@@ -566,7 +798,10 @@ impl Session<'_> {
     /// with the head marker (and any redactions), then `flush` + `fdatasync`.
     pub fn commit(mut self) -> Result<Head, StoreError> {
         if self.stage.failed {
-            return Err(StoreError::rejected(0, Rejection::event("a rejected batch cannot be committed")));
+            return Err(StoreError::rejected(
+                0,
+                Rejection::event("a rejected batch cannot be committed"),
+            ));
         }
         let head = self.stage.head;
         if head == self.stage.committed && self.stage.redactions.is_empty() {
@@ -579,7 +814,11 @@ impl Session<'_> {
         }
         self.apply_pending()?;
         self.committed = true;
-        *self.ledger.committed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = head;
+        *self
+            .ledger
+            .committed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = head;
         self.ledger.sync()?;
         Ok(head)
     }
@@ -599,11 +838,20 @@ impl Drop for Session<'_> {
 }
 
 /// A backfill line that copies an Armistice entry must reproduce it exactly.
-fn check_copy(copy: &armistice_core::json::EntryCopy, header: &Header, hash: &Hash) -> Result<(), Rejection> {
-    let Some(expected) = copy.hash else { return Ok(()) };
+fn check_copy(
+    copy: &armistice_core::json::EntryCopy,
+    header: &Header,
+    hash: &Hash,
+) -> Result<(), Rejection> {
+    let Some(expected) = copy.hash else {
+        return Ok(());
+    };
     if let Some(seq) = copy.seq {
         if seq != header.seq {
-            return Err(Rejection::field("seq", format!("the copy says seq {seq} but it lands at seq {}", header.seq)));
+            return Err(Rejection::field(
+                "seq",
+                format!("the copy says seq {seq} but it lands at seq {}", header.seq),
+            ));
         }
     }
     if expected != *hash {
@@ -674,8 +922,12 @@ impl Ledger {
     /// A stored Merkle node (a complete subtree's hash).
     pub fn stored_node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
         let value = self.tree.get(keys::merkle(level, index))?;
-        let bytes = value.ok_or_else(|| StoreError::corrupt(0, format!("Merkle node ({level}, {index}) is missing")))?;
-        bytes.as_ref().try_into().map_err(|_| StoreError::corrupt(0, format!("Merkle node ({level}, {index}) is not 32 bytes")))
+        let bytes = value.ok_or_else(|| {
+            StoreError::corrupt(0, format!("Merkle node ({level}, {index}) is missing"))
+        })?;
+        bytes.as_ref().try_into().map_err(|_| {
+            StoreError::corrupt(0, format!("Merkle node ({level}, {index}) is not 32 bytes"))
+        })
     }
 }
 

@@ -11,8 +11,10 @@
 mod error;
 pub mod keys;
 mod ledger;
+mod trust;
 mod verify;
 
 pub use error::StoreError;
-pub use verify::{Problem, VerifyReport};
 pub use ledger::{decode_record, AppendOptions, Appended, Head, Ledger, Session, BATCH_EVENTS_MAX};
+pub use trust::InclusionProof;
+pub use verify::{Problem, VerifyReport};

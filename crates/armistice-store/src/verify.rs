@@ -47,7 +47,11 @@ impl Ledger {
             ledger: self,
             report: VerifyReport {
                 entries: 0,
-                head: Head { seq: 0, hash: entry::GENESIS_HASH, recorded_at: armistice_core::Timestamp::MIN },
+                head: Head {
+                    seq: 0,
+                    hash: entry::GENESIS_HASH,
+                    recorded_at: armistice_core::Timestamp::MIN,
+                },
                 signatures_valid: 0,
                 redacted: 0,
                 problem: None,
@@ -60,7 +64,10 @@ impl Ledger {
             let (seq, value) = item?;
             let expected = verifier.report.head.seq + 1;
             let outcome = if seq != expected {
-                Err(Problem { seq: expected, detail: format!("entry {expected} is missing (next stored is {seq})") })
+                Err(Problem {
+                    seq: expected,
+                    detail: format!("entry {expected} is missing (next stored is {seq})"),
+                })
             } else {
                 verifier.entry(seq, &value)
             };
@@ -87,23 +94,42 @@ impl Verifier<'_> {
             return Err(bad(format!("its header says seq {}", header.seq)));
         }
         if header.prev_hash != head.hash {
-            return Err(bad("prev_hash does not match the previous entry's hash: the chain is broken".into()));
+            return Err(bad(
+                "prev_hash does not match the previous entry's hash: the chain is broken".into(),
+            ));
         }
         if header.recorded_at < head.recorded_at {
-            return Err(bad(format!("recorded_at {} is earlier than the previous entry's", header.recorded_at)));
+            return Err(bad(format!(
+                "recorded_at {} is earlier than the previous entry's",
+                header.recorded_at
+            )));
         }
         let version = self.versions.entry(header.stream.clone()).or_insert(0);
         *version += 1;
         if header.version != *version {
-            return Err(bad(format!("stream {} version {} should be {}", header.stream, header.version, version)));
+            return Err(bad(format!(
+                "stream {} version {} should be {}",
+                header.stream, header.version, version
+            )));
         }
         let statement = self.payload(&header, &value[leaf_len..]).map_err(bad)?;
         entry::check_header_matches(&header, &statement).map_err(bad)?;
-        self.signature(&header, &statement, value[leaf_len] == keys::PAYLOAD_REDACTED).map_err(bad)?;
-        self.indexes(&header).map_err(|e| bad(e.to_string())).and_then(|r| r.map_err(bad))?;
+        self.signature(
+            &header,
+            &statement,
+            value[leaf_len] == keys::PAYLOAD_REDACTED,
+        )
+        .map_err(bad)?;
+        self.indexes(&header)
+            .map_err(|e| bad(e.to_string()))
+            .and_then(|r| r.map_err(bad))?;
         self.merkle(seq, leaf).map_err(bad)?;
         self.report.entries += 1;
-        self.report.head = Head { seq, hash, recorded_at: header.recorded_at };
+        self.report.head = Head {
+            seq,
+            hash,
+            recorded_at: header.recorded_at,
+        };
         Ok(())
     }
 
@@ -121,17 +147,33 @@ impl Verifier<'_> {
         decode_payload(header.schema, payload).map_err(|e| e.to_string())
     }
 
-    fn signature(&mut self, header: &Header, statement: &Statement, redacted: bool) -> Result<(), String> {
-        let key = self.keys.get(&header.by).copied();
+    fn signature(
+        &mut self,
+        header: &Header,
+        statement: &Statement,
+        redacted: bool,
+    ) -> Result<(), String> {
+        let key = match header.by.is_operator() {
+            true => Some(self.ledger.operator_public_key()),
+            false => self.keys.get(&header.by).copied(),
+        };
         match (key, &header.signature) {
             (_, Some(_)) if redacted => {}
             (Some(key), Some(signature)) => {
                 sign::verify_statement(statement, &key, signature)?;
                 self.report.signatures_valid += 1;
             }
-            (Some(_), None) => return Err(format!("unsigned statement by `{}`, which has a registered key", header.by)),
-            (None, Some(_)) if !header.by.is_operator() => {
-                return Err(format!("signed statement by `{}`, which had no registered key", header.by))
+            (Some(_), None) => {
+                return Err(format!(
+                    "unsigned statement by `{}`, which has a registered key",
+                    header.by
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(format!(
+                    "signed statement by `{}`, which had no registered key",
+                    header.by
+                ))
             }
             _ => {}
         }
@@ -152,10 +194,20 @@ impl Verifier<'_> {
     fn indexes(&self, header: &Header) -> Result<Result<(), String>, StoreError> {
         let tree = self.ledger.tree();
         let seq = Some(header.seq);
-        if tree.get(keys::event_id(&header.event_id))?.as_deref().and_then(keys::tail_u64) != seq {
+        if tree
+            .get(keys::event_id(&header.event_id))?
+            .as_deref()
+            .and_then(keys::tail_u64)
+            != seq
+        {
             return Ok(Err("the event_id index does not point at this entry".into()));
         }
-        if tree.get(keys::stream(&header.stream, header.version))?.as_deref().and_then(keys::tail_u64) != seq {
+        if tree
+            .get(keys::stream(&header.stream, header.version))?
+            .as_deref()
+            .and_then(keys::tail_u64)
+            != seq
+        {
             return Ok(Err("the stream index does not point at this entry".into()));
         }
         if !tree.contains_key(keys::occurred(header.occurred_at.micros(), header.seq))? {
@@ -170,14 +222,23 @@ impl Verifier<'_> {
         let mut node = (0u8, seq - 1, armistice_merkle::leaf_hash(leaf));
         loop {
             let (level, index, hash) = node;
-            let stored = self.ledger.stored_node(level, index).map_err(|e| e.to_string())?;
+            let stored = self
+                .ledger
+                .stored_node(level, index)
+                .map_err(|e| e.to_string())?;
             if stored != hash {
-                return Err(format!("stored Merkle node ({level}, {index}) does not match the entries"));
+                return Err(format!(
+                    "stored Merkle node ({level}, {index}) does not match the entries"
+                ));
             }
             match self.frontier.last() {
                 Some(&(l, i, left)) if l == level && i + 1 == index => {
                     self.frontier.pop();
-                    node = (level + 1, index / 2, armistice_merkle::node_hash(&left, &hash));
+                    node = (
+                        level + 1,
+                        index / 2,
+                        armistice_merkle::node_hash(&left, &hash),
+                    );
                 }
                 _ => {
                     self.frontier.push(node);
@@ -190,10 +251,17 @@ impl Verifier<'_> {
     fn index_counts(&self) -> Result<(), Problem> {
         let tree = self.ledger.tree();
         let entries = self.report.entries as usize;
-        for (prefix, name) in [(keys::EVENT_ID, "event_id"), (keys::STREAM, "stream"), (keys::OCCURRED, "occurred_at")] {
+        for (prefix, name) in [
+            (keys::EVENT_ID, "event_id"),
+            (keys::STREAM, "stream"),
+            (keys::OCCURRED, "occurred_at"),
+        ] {
             let count = tree.scan_prefix([prefix]).count();
             if count != entries {
-                return Err(Problem { seq: 0, detail: format!("the {name} index holds {count} keys for {entries} entries") });
+                return Err(Problem {
+                    seq: 0,
+                    detail: format!("the {name} index holds {count} keys for {entries} entries"),
+                });
             }
         }
         Ok(())

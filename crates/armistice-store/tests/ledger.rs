@@ -23,16 +23,29 @@ fn now() -> Timestamp {
 }
 
 fn options() -> AppendOptions {
-    AppendOptions { now: now(), backfill: false }
+    AppendOptions {
+        now: now(),
+        backfill: false,
+    }
 }
 
 fn subs(lines: &[&str]) -> Vec<Submission> {
-    lines.iter().map(|line| parse_line(line, Uuid::now_v7()).unwrap()).collect()
+    lines
+        .iter()
+        .map(|line| parse_line(line, Uuid::now_v7()).unwrap())
+        .collect()
+}
+
+fn create(path: &std::path::Path) -> Ledger {
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let mut ledger = Ledger::create(path, &key.verifying_key().to_bytes()).unwrap();
+    ledger.attach_operator_key(key).unwrap();
+    ledger
 }
 
 fn new_ledger() -> (TempDir, Ledger) {
     let dir = TempDir::new().unwrap();
-    let ledger = Ledger::create(&dir.path().join("l")).unwrap();
+    let ledger = create(&dir.path().join("l"));
     ledger.append(&subs(SETUP), &options()).unwrap();
     (dir, ledger)
 }
@@ -53,9 +66,15 @@ fn appends_gap_free_and_survives_reopen() {
     assert_eq!(out[0].version, 1);
     let head = ledger.head();
     drop(ledger);
-    let ledger = Ledger::open(&dir.path().join("l")).unwrap();
+    let mut ledger = Ledger::open(&dir.path().join("l")).unwrap();
+    ledger
+        .attach_operator_key(ed25519_dalek::SigningKey::from_bytes(&[7; 32]))
+        .unwrap();
     assert_eq!(ledger.head(), head);
-    let seqs: Vec<u64> = ledger.records(1, u64::MAX).map(|r| r.unwrap().header.seq).collect();
+    let seqs: Vec<u64> = ledger
+        .records(1, u64::MAX)
+        .map(|r| r.unwrap().header.seq)
+        .collect();
     assert_eq!(seqs, (1..=7).collect::<Vec<_>>());
     let report = ledger.verify().unwrap();
     assert_eq!(report.problem, None);
@@ -101,16 +120,24 @@ fn re_appending_the_same_event_id_is_idempotent() {
     assert_eq!(ledger.head().seq, first[0].seq);
     let changed = line.replace("Power lost", "Power lost twice");
     let (_, message) = rejection(ledger.append(&subs(&[&changed]), &options()));
-    assert!(message.contains("already stored (seq 7) with different content"), "{message}");
+    assert!(
+        message.contains("already stored (seq 7) with different content"),
+        "{message}"
+    );
 }
 
 #[test]
 fn an_event_without_occurred_at_is_idempotent_too() {
     let (_dir, ledger) = new_ledger();
     let id = Uuid::now_v7();
-    let line = format!(r#"{{"type":"agreement_signed","by":"UA","agreement":"energy","event_id":"{id}"}}"#);
+    let line = format!(
+        r#"{{"type":"agreement_signed","by":"UA","agreement":"energy","event_id":"{id}"}}"#
+    );
     let first = ledger.append(&subs(&[&line]), &options()).unwrap();
-    let later = AppendOptions { now: Timestamp(now().micros() + 1_000_000), backfill: false };
+    let later = AppendOptions {
+        now: Timestamp(now().micros() + 1_000_000),
+        backfill: false,
+    };
     let again = ledger.append(&subs(&[&line]), &later).unwrap();
     assert!(again[0].duplicate);
     assert_eq!(again[0].hash, first[0].hash);
@@ -130,7 +157,10 @@ fn expected_version_detects_a_concurrent_writer() {
 fn recorded_at_never_decreases_even_when_the_clock_steps_back() {
     let (_dir, ledger) = new_ledger();
     let before = ledger.head().recorded_at;
-    let earlier = AppendOptions { now: Timestamp(now().micros() - 3_600_000_000), backfill: false };
+    let earlier = AppendOptions {
+        now: Timestamp(now().micros() - 3_600_000_000),
+        backfill: false,
+    };
     let line = r#"{"type":"agreement_signed","by":"UA","agreement":"energy","occurred_at":"2025-03-19T00:00:00Z"}"#;
     ledger.append(&subs(&[line]), &earlier).unwrap();
     assert_eq!(ledger.head().recorded_at, before);
@@ -144,8 +174,14 @@ fn a_second_open_is_a_clear_busy_error() {
         Err(other) => panic!("expected Busy, got {other}"),
         Ok(_) => panic!("a second open succeeded"),
     }
-    assert!(matches!(Ledger::open(&dir.path().join("none")), Err(StoreError::NotALedger(_))));
-    assert!(matches!(Ledger::create(&dir.path().join("l")), Err(StoreError::AlreadyExists(_))));
+    assert!(matches!(
+        Ledger::open(&dir.path().join("none")),
+        Err(StoreError::NotALedger(_))
+    ));
+    assert!(matches!(
+        Ledger::create(&dir.path().join("l"), &[1; 32]),
+        Err(StoreError::AlreadyExists(_))
+    ));
 }
 
 #[test]
@@ -165,16 +201,29 @@ fn verify_names_a_tampered_entry() {
 #[test]
 fn known_at_finds_the_last_entry_recorded_by_a_time() {
     let dir = TempDir::new().unwrap();
-    let ledger = Ledger::create(&dir.path().join("l")).unwrap();
-    let backfill = AppendOptions { now: now(), backfill: true };
+    let ledger = create(&dir.path().join("l"));
+    let backfill = AppendOptions {
+        now: now(),
+        backfill: true,
+    };
     let lines: Vec<String> = SETUP
         .iter()
         .enumerate()
-        .map(|(i, line)| line.replacen('{', &format!(r#"{{"recorded_at":"2025-03-{:02}T18:00:00Z","#, 18 + i), 1))
+        .map(|(i, line)| {
+            line.replacen(
+                '{',
+                &format!(r#"{{"recorded_at":"2025-03-{:02}T18:00:00Z","#, 18 + i),
+                1,
+            )
+        })
         .collect();
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     ledger.append(&subs(&refs), &backfill).unwrap();
-    let at = |text: &str| ledger.last_seq_recorded_by(Timestamp::parse_rfc3339(text).unwrap()).unwrap();
+    let at = |text: &str| {
+        ledger
+            .last_seq_recorded_by(Timestamp::parse_rfc3339(text).unwrap())
+            .unwrap()
+    };
     assert_eq!(at("2025-03-17T00:00:00Z"), 0);
     assert_eq!(at("2025-03-18T18:00:00Z"), 1);
     assert_eq!(at("2025-03-21T00:00:00Z"), 3);
@@ -183,7 +232,9 @@ fn known_at_finds_the_last_entry_recorded_by_a_time() {
 }
 
 fn claim_lines(from: usize, to: usize) -> Vec<String> {
-    (from..to).map(|i| CLAIM.replace(r#""claim":"c1""#, &format!(r#""claim":"c{i}""#))).collect()
+    (from..to)
+        .map(|i| CLAIM.replace(r#""claim":"c1""#, &format!(r#""claim":"c{i}""#)))
+        .collect()
 }
 
 fn as_subs(lines: &[String]) -> Vec<Submission> {
@@ -197,8 +248,12 @@ fn a_session_lands_whole_on_commit_and_not_at_all_when_dropped() {
     let head = ledger.head();
     {
         let mut session = ledger.begin();
-        session.append(&as_subs(&claim_lines(0, 3)), &options()).unwrap();
-        session.append(&as_subs(&claim_lines(3, 6)), &options()).unwrap();
+        session
+            .append(&as_subs(&claim_lines(0, 3)), &options())
+            .unwrap();
+        session
+            .append(&as_subs(&claim_lines(3, 6)), &options())
+            .unwrap();
         assert_eq!(session.head().seq, 12);
         // Nothing staged is visible before the commit.
         assert_eq!(Ledger::head(&ledger_ref(&ledger)), head);
@@ -206,18 +261,25 @@ fn a_session_lands_whole_on_commit_and_not_at_all_when_dropped() {
     assert_eq!(ledger.head(), head);
     assert_eq!(ledger.verify().unwrap().problem, None);
     let mut session = ledger.begin();
-    session.append(&as_subs(&claim_lines(0, 3)), &options()).unwrap();
-    session.append(&as_subs(&claim_lines(3, 6)), &options()).unwrap();
+    session
+        .append(&as_subs(&claim_lines(0, 3)), &options())
+        .unwrap();
+    session
+        .append(&as_subs(&claim_lines(3, 6)), &options())
+        .unwrap();
     let committed = session.commit().unwrap();
     assert_eq!(committed.seq, 12);
     assert_eq!(ledger.head(), committed);
-    assert_eq!(ledger.verify().unwrap(), armistice_store::VerifyReport {
-        entries: 12,
-        head: committed,
-        signatures_valid: 0,
-        redacted: 0,
-        problem: None,
-    });
+    assert_eq!(
+        ledger.verify().unwrap(),
+        armistice_store::VerifyReport {
+            entries: 12,
+            head: committed,
+            signatures_valid: 4,
+            redacted: 0,
+            problem: None,
+        }
+    );
 }
 
 fn ledger_ref(ledger: &Ledger) -> &Ledger {
@@ -229,14 +291,23 @@ fn a_rejection_in_a_later_chunk_undoes_the_earlier_chunks() {
     let (_dir, ledger) = new_ledger();
     let head = ledger.head();
     let mut session = ledger.begin();
-    session.append(&as_subs(&claim_lines(0, 3)), &options()).unwrap();
-    let err = session.append(&as_subs(&claim_lines(2, 4)), &options()).unwrap_err();
-    assert!(err.to_string().contains("claim `c2` already exists"), "{err}");
+    session
+        .append(&as_subs(&claim_lines(0, 3)), &options())
+        .unwrap();
+    let err = session
+        .append(&as_subs(&claim_lines(2, 4)), &options())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("claim `c2` already exists"),
+        "{err}"
+    );
     assert!(session.commit().is_err());
     assert_eq!(ledger.head(), head);
     assert_eq!(ledger.verify().unwrap().entries, 6);
     // The rolled-back claims are unknown again, so they can be filed.
-    ledger.append(&as_subs(&claim_lines(0, 3)), &options()).unwrap();
+    ledger
+        .append(&as_subs(&claim_lines(0, 3)), &options())
+        .unwrap();
 }
 
 #[test]
@@ -244,8 +315,12 @@ fn a_crash_before_commit_leaves_entries_that_the_next_open_removes() {
     let (dir, ledger) = new_ledger();
     let head = ledger.head();
     let mut session = ledger.begin();
-    session.append(&as_subs(&claim_lines(0, 3)), &options()).unwrap();
-    session.append(&as_subs(&claim_lines(3, 6)), &options()).unwrap();
+    session
+        .append(&as_subs(&claim_lines(0, 3)), &options())
+        .unwrap();
+    session
+        .append(&as_subs(&claim_lines(3, 6)), &options())
+        .unwrap();
     // Simulate the process dying: the session's clean-up never runs.
     std::mem::forget(session);
     ledger.sync().unwrap();
@@ -254,7 +329,9 @@ fn a_crash_before_commit_leaves_entries_that_the_next_open_removes() {
     assert_eq!(ledger.head(), head);
     let report = ledger.verify().unwrap();
     assert_eq!((report.entries, report.problem), (6, None));
-    ledger.append(&as_subs(&claim_lines(0, 6)), &options()).unwrap();
+    ledger
+        .append(&as_subs(&claim_lines(0, 6)), &options())
+        .unwrap();
     assert_eq!(ledger.verify().unwrap().problem, None);
 }
 
@@ -270,7 +347,11 @@ fn redaction_keeps_the_chain_and_blanks_the_reading_copy() {
     assert_eq!(after.hash, before.hash);
     assert!(after.redacted);
     assert!(!format!("{:?}", after.statement).contains("Petrenko"));
-    let raw = ledger.tree().get(armistice_store::keys::entry(7)).unwrap().unwrap();
+    let raw = ledger
+        .tree()
+        .get(armistice_store::keys::entry(7))
+        .unwrap()
+        .unwrap();
     assert!(!String::from_utf8_lossy(&raw).contains("Petrenko"));
     let report = ledger.verify().unwrap();
     assert_eq!((report.problem, report.redacted), (None, 1));

@@ -1,0 +1,255 @@
+//! The command line, as clap derives it.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// A ledger of ceasefire agreements and of the violations each side alleges:
+/// append-only, hash-chained, signed, replayable at any date.
+#[derive(Parser, Debug)]
+#[command(name = "armistice", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// The ledger folder [default: ./armistice.ledger].
+    #[arg(long, global = true, env = "ARMISTICE_LEDGER")]
+    pub ledger: Option<PathBuf>,
+    /// When another process has the ledger open, wait up to this many seconds for it.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 0.0)]
+    pub wait: f64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create an empty ledger (no entry is appended) and its operator key.
+    Init(InitArgs),
+    /// Append events given as JSON Lines, as one batch: all land or none.
+    Record(RecordArgs),
+    /// Bulk-append a JSON Lines file as one batch, with progress on a terminal.
+    Import(ImportArgs),
+    /// Print stored entries as JSON Lines (re-importable with --backfill).
+    Export(ExportArgs),
+    /// A readable listing of the log.
+    Log(LogArgs),
+    /// Re-check every entry: decoding, hash chain, signatures, indexes, Merkle nodes.
+    Verify(VerifyArgs),
+    /// Agreement status at a date, with claim counts by party.
+    Status(StatusArgs),
+    /// The claims register, filtered.
+    Claims(ClaimsArgs),
+    /// The whole story of one claim, with findings and chain check.
+    Audit(AuditArgs),
+    /// A readable, chronological story of one agreement and its claims.
+    Timeline(TimelineArgs),
+    /// Import the spring-2025 example and show status, claims and an audit at telling dates.
+    Demo(DemoArgs),
+    /// Make an Ed25519 key pair for a party.
+    Keygen(KeygenArgs),
+    /// Sign and print a checkpoint (C2SP signed tree head).
+    Checkpoint(CheckpointArgs),
+    /// Print an inclusion or consistency proof.
+    Prove(ProveArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Use this operator key (a file written by `armistice keygen`) instead of making one.
+    #[arg(long, value_name = "FILE")]
+    pub operator_key: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RecordArgs {
+    /// A JSON Lines file, or `-` for standard input.
+    #[arg(default_value = "-")]
+    pub file: String,
+    /// Sign each statement with this party key (assigning event_id and occurred_at first).
+    #[arg(long, value_name = "KEYFILE")]
+    pub sign: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// A JSON Lines file, or `-` for standard input.
+    pub file: String,
+    /// Migrate an older record: lines may carry recorded_at, and hash (an exact copy of an Armistice entry).
+    #[arg(long)]
+    pub backfill: bool,
+    /// Sign each statement with this party key.
+    #[arg(long, value_name = "KEYFILE")]
+    pub sign: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// First seq.
+    #[arg(long, default_value_t = 1)]
+    pub from: u64,
+    /// Last seq (default: the last entry).
+    #[arg(long)]
+    pub to: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct LogArgs {
+    /// One JSON object per entry instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Also check that the ledger is consistent with this checkpoint file (it only grew since).
+    #[arg(long, value_name = "CHECKPOINT")]
+    pub against: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The bitemporal view of a query.
+#[derive(Args, Debug, Clone)]
+pub struct When {
+    /// World time: only events that occurred by then, status evaluated then (RFC 3339 or YYYY-MM-DD; default now).
+    #[arg(long, value_name = "T")]
+    pub at: Option<String>,
+    /// Ledger time: only what the ledger had recorded by then (default: everything).
+    #[arg(long, value_name = "T")]
+    pub known_at: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// One agreement (default: all).
+    pub agreement: Option<String>,
+    #[command(flatten)]
+    pub when: When,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ClaimsArgs {
+    /// Only claims under this agreement.
+    #[arg(long)]
+    pub agreement: Option<String>,
+    /// Only claims filed by this party.
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Only claims against this party.
+    #[arg(long)]
+    pub against: Option<String>,
+    /// Only claims in this state (open, acknowledged, disputed, verified, refuted, inconclusive, retracted).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Only claims of this category.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Only incidents at or after this time.
+    #[arg(long, value_name = "T")]
+    pub incident_from: Option<String>,
+    /// Only incidents at or before this time.
+    #[arg(long, value_name = "T")]
+    pub incident_to: Option<String>,
+    #[command(flatten)]
+    pub when: When,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// The claim.
+    pub claim: String,
+    /// Ledger time: audit the record as it stood then.
+    #[arg(long, value_name = "T")]
+    pub known_at: Option<String>,
+    /// A folder of evidence files, looked up by sha256 or by the uri's file name, and re-hashed.
+    #[arg(long, value_name = "DIR")]
+    pub evidence_dir: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TimelineArgs {
+    /// The agreement.
+    pub agreement: String,
+    #[command(flatten)]
+    pub when: When,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {}
+
+impl Global {
+    /// The ledger folder, `./armistice.ledger` unless given.
+    pub fn ledger_path(&self) -> PathBuf {
+        self.ledger
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("./armistice.ledger"))
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct KeygenArgs {
+    /// Where to write the private key (mode 0600); the public key goes to FILE.pub.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckpointArgs {
+    /// Tree size (default: the whole log).
+    #[arg(long)]
+    pub size: Option<u64>,
+    /// Print JSON instead of the signed note.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ProveArgs {
+    #[command(subcommand)]
+    pub proof: Proof,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Proof {
+    /// Proof that entry SEQ is in the tree of SIZE entries.
+    Inclusion {
+        /// The entry.
+        #[arg(long)]
+        seq: u64,
+        /// Tree size (default: the whole log).
+        #[arg(long)]
+        size: Option<u64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Proof that the tree of TO entries extends the tree of FROM entries.
+    Consistency {
+        /// The older size.
+        #[arg(long)]
+        from: u64,
+        /// The newer size.
+        #[arg(long)]
+        to: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
