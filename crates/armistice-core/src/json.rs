@@ -44,8 +44,15 @@ pub struct EntryCopy {
     pub seq: Option<u64>,
     /// Whether the copied entry was itself backfilled.
     pub backfilled: Option<bool>,
-    /// Other export fields (`prev_hash`, `stream`, `version`, `leaf`, `payload`):
-    /// covered by `hash`, so only accepted beside it.
+    /// The exact leaf bytes (`leaf`, base64): needed to copy a redacted
+    /// entry, whose payload digest cannot be recomputed from its fields.
+    pub leaf: Option<Vec<u8>>,
+    /// The exact payload bytes (`payload`, base64), checked against the fields.
+    pub payload: Option<Vec<u8>>,
+    /// Whether the line is a redacted entry's reading copy (`"redacted": true`).
+    pub redacted: bool,
+    /// Other export fields (`prev_hash`, `stream`, `version`): covered by
+    /// `hash`, so only accepted beside it.
     pub derived_fields: Vec<&'static str>,
 }
 
@@ -65,6 +72,12 @@ impl EntryCopy {
             Some("seq")
         } else if self.backfilled.is_some() {
             Some("backfilled")
+        } else if self.leaf.is_some() {
+            Some("leaf")
+        } else if self.payload.is_some() {
+            Some("payload")
+        } else if self.redacted {
+            Some("redacted")
         } else {
             self.derived_fields.first().copied()
         }
@@ -171,6 +184,9 @@ fn take_copy(map: &mut Map<String, Value>) -> Result<EntryCopy, Rejection> {
         hash,
         seq: take(map, "seq")?,
         backfilled: take(map, "backfilled")?,
+        leaf: take_base64(map, "leaf")?,
+        payload: take_base64(map, "payload")?,
+        redacted: take(map, "redacted")?.unwrap_or(false),
         derived_fields: Vec::new(),
     };
     for field in DERIVED_FIELDS {
@@ -179,6 +195,16 @@ fn take_copy(map: &mut Map<String, Value>) -> Result<EntryCopy, Rejection> {
         }
     }
     Ok(copy)
+}
+
+fn take_base64(map: &mut Map<String, Value>, field: &str) -> Result<Option<Vec<u8>>, Rejection> {
+    let Some(text) = take::<String>(map, field)? else {
+        return Ok(None);
+    };
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map(Some)
+        .map_err(|e| Rejection::field(field, format!("not base64: {e}")))
 }
 
 fn parse_event(event_type: EventType, map: Map<String, Value>) -> Result<Event, Rejection> {

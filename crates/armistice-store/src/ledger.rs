@@ -5,7 +5,7 @@ use crate::error::StoreError;
 use crate::keys;
 use armistice_core::entry::{self, decode_payload, encode_payload, sha256, Hash, Header, Record};
 use armistice_core::json::Submission;
-use armistice_core::rules::{referenced_streams, Clock, RuleState};
+use armistice_core::rules::{referenced_streams, Clock, RuleState, Signature};
 use armistice_core::{Event, Rejection, Statement, StreamId, Timestamp};
 use armistice_merkle::NodeSource;
 use ed25519_dalek::SigningKey;
@@ -295,18 +295,25 @@ impl Ledger {
                 )).into());
             }
         }
-        let signature = self.operator_signature(&statement, submission.signature)?;
-        let signature = signature.or(submission.signature);
-        rules.check(
-            &statement,
-            signature.filter(|_| !statement.by.is_operator()).as_ref(),
-            Clock {
-                now: options.now,
-                recorded_at,
-            },
-        )?;
+        let redacted_leaf = redacted_copy_header(copy)?;
+        let signature = match &redacted_leaf {
+            Some(leaf) => leaf.signature,
+            None => self
+                .operator_signature(&statement, submission.signature)?
+                .or(submission.signature),
+        };
+        let checked_signature = match (&redacted_leaf, statement.by.is_operator()) {
+            (Some(_), _) => Signature::Unverifiable,
+            (None, true) => Signature::Given(None),
+            (None, false) => Signature::Given(signature.as_ref()),
+        };
+        let clock = Clock {
+            now: options.now,
+            recorded_at,
+        };
+        rules.check(&statement, checked_signature, clock)?;
         let redaction = match &statement.event {
-            Event::EntryRedacted(e) => Some(self.stage_redaction(stage, e)?),
+            Event::EntryRedacted(e) => self.stage_redaction(stage, e, copy.hash.is_some())?,
             _ => None,
         };
         let payload = encode_payload(&statement);
@@ -333,13 +340,23 @@ impl Ledger {
             version: version + 1,
             by: statement.by.clone(),
             prev_hash: stage.head.hash,
-            payload_sha256: sha256(&payload),
+            payload_sha256: match &redacted_leaf {
+                Some(leaf) => leaf.payload_sha256,
+                None => sha256(&payload),
+            },
             signature,
         };
         let leaf = header.encode();
         let hash = sha256(&leaf);
-        check_copy(copy, &header, &hash)?;
-        self.stage_entry(stage, &header, &leaf, &payload, hash)?;
+        check_copy(copy, &header, &hash, &payload)?;
+        self.stage_entry(
+            stage,
+            &header,
+            &leaf,
+            &payload,
+            hash,
+            redacted_leaf.is_some(),
+        )?;
         stage.redactions.extend(redaction);
         rules.apply(&statement);
         Ok(Appended {
@@ -444,12 +461,17 @@ impl Ledger {
         leaf: &[u8],
         payload: &[u8],
         hash: Hash,
+        redacted: bool,
     ) -> Result<(), StoreError> {
         let seq = header.seq;
         let seq_bytes = seq.to_be_bytes().to_vec();
         let mut value = Vec::with_capacity(leaf.len() + 1 + payload.len());
         value.extend_from_slice(leaf);
-        value.push(keys::PAYLOAD_ORIGINAL);
+        value.push(if redacted {
+            keys::PAYLOAD_REDACTED
+        } else {
+            keys::PAYLOAD_ORIGINAL
+        });
         value.extend_from_slice(payload);
         stage.put(keys::entry(seq).to_vec(), value);
         stage.put(keys::event_id(&header.event_id).to_vec(), seq_bytes.clone());
@@ -481,7 +503,7 @@ impl Ledger {
                 header: header.clone(),
                 hash,
                 statement,
-                redacted: false,
+                redacted,
             },
         );
         stage.head = Head {
@@ -611,7 +633,21 @@ impl Ledger {
         &self,
         stage: &Stage,
         e: &armistice_core::event::EntryRedacted,
-    ) -> Result<(u64, Vec<u8>), Staging> {
+        copying: bool,
+    ) -> Result<Option<(u64, Vec<u8>)>, Staging> {
+        if copying {
+            // Copying an export: the target's copy is already the redacted one.
+            let target = match stage.records.get(&e.target_seq) {
+                Some(record) => Some(record.clone()),
+                None if e.target_seq <= stage.head.seq && e.target_seq > 0 => {
+                    Some(self.read_record(e.target_seq)?)
+                }
+                None => None,
+            };
+            if target.is_some_and(|t| t.redacted) {
+                return Ok(None);
+            }
+        }
         let head_seq = stage.head.seq;
         if e.target_seq == 0 || e.target_seq > head_seq {
             return Err(Rejection::field(
@@ -654,7 +690,7 @@ impl Ledger {
         let mut value = target.header.encode();
         value.push(keys::PAYLOAD_REDACTED);
         value.extend_from_slice(&encode_payload(&copy));
-        Ok((e.target_seq, value))
+        Ok(Some((e.target_seq, value)))
     }
 }
 
@@ -837,15 +873,60 @@ impl Drop for Session<'_> {
     }
 }
 
+/// The header of a redacted entry's copy, read from its `leaf`: the payload
+/// digest and signature cannot be recomputed from the blanked fields.
+fn redacted_copy_header(
+    copy: &armistice_core::json::EntryCopy,
+) -> Result<Option<Header>, Rejection> {
+    if !copy.redacted {
+        return Ok(None);
+    }
+    let (Some(leaf), Some(hash)) = (&copy.leaf, copy.hash) else {
+        return Err(Rejection::field(
+            "redacted",
+            "a redacted entry can be copied only with its `hash` and `leaf`",
+        ));
+    };
+    if sha256(leaf) != hash {
+        return Err(Rejection::field(
+            "leaf",
+            "does not hash to the line's `hash`",
+        ));
+    }
+    let (header, used) =
+        Header::decode(leaf).map_err(|e| Rejection::field("leaf", e.to_string()))?;
+    if used != leaf.len() {
+        return Err(Rejection::field("leaf", "has trailing bytes"));
+    }
+    Ok(Some(header))
+}
+
 /// A backfill line that copies an Armistice entry must reproduce it exactly.
 fn check_copy(
     copy: &armistice_core::json::EntryCopy,
     header: &Header,
     hash: &Hash,
+    payload: &[u8],
 ) -> Result<(), Rejection> {
     let Some(expected) = copy.hash else {
         return Ok(());
     };
+    if let Some(given) = &copy.payload {
+        if given.as_slice() != payload {
+            return Err(Rejection::field(
+                "payload",
+                "does not encode the line's fields: the fields were changed",
+            ));
+        }
+    }
+    if let Some(given) = &copy.leaf {
+        if given.as_slice() != header.encode().as_slice() {
+            return Err(Rejection::field(
+                "leaf",
+                "differs from the entry these fields make at this place in the log",
+            ));
+        }
+    }
     if let Some(seq) = copy.seq {
         if seq != header.seq {
             return Err(Rejection::field(

@@ -26,7 +26,10 @@ pub fn ts(text: &str) -> String {
 pub fn record(seq: u64, line: &str) -> Record {
     let submission = parse_line(line, uuid::Uuid::from_u128(u128::from(seq)))
         .unwrap_or_else(|e| panic!("bad test line {line}: {e}"));
-    assert!(submission.occurred_at_given, "test line without occurred_at: {line}");
+    assert!(
+        submission.occurred_at_given,
+        "test line without occurred_at: {line}"
+    );
     let statement = submission.statement;
     let occurred_at = statement.occurred_at;
     let header = Header {
@@ -44,17 +47,29 @@ pub fn record(seq: u64, line: &str) -> Record {
         payload_sha256: [0; 32],
         signature: submission.signature,
     };
-    Record { header, hash: sha256(&seq.to_be_bytes()), statement, redacted: false }
+    Record {
+        header,
+        hash: sha256(&seq.to_be_bytes()),
+        statement,
+        redacted: false,
+    }
 }
 
 /// Lines as records with seq 1, 2, 3, …
 pub fn records<S: AsRef<str>>(lines: &[S]) -> Vec<Record> {
-    lines.iter().enumerate().map(|(i, line)| record(i as u64 + 1, line.as_ref())).collect()
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| record(i as u64 + 1, line.as_ref()))
+        .collect()
 }
 
 /// The 2025 example, as records.
 pub fn spring_2025() -> Vec<Record> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/examples/spring-2025.jsonl");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/examples/spring-2025.jsonl"
+    );
     let text = std::fs::read_to_string(path).expect("docs/examples/spring-2025.jsonl");
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     records(&lines)
