@@ -75,6 +75,8 @@ pub struct Ledger {
     data_file: File,
     writer: Mutex<Writer>,
     committed: Mutex<Head>,
+    /// Held for the ledger's lifetime; declared last so sled closes first.
+    _lock: File,
 }
 
 struct Writer {
@@ -100,10 +102,12 @@ impl Ledger {
             return Err(StoreError::AlreadyExists(path.to_owned()));
         }
         std::fs::create_dir_all(path)?;
+        let lock = lock_folder(path)?;
         let tree = open_tree(path)?;
         tree.insert([keys::OPERATOR], operator_public_key.to_vec())?;
         tree.flush()?;
         drop(tree);
+        drop(lock);
         Self::open_sled(path)
     }
 
@@ -116,6 +120,7 @@ impl Ledger {
     }
 
     fn open_sled(path: &Path) -> Result<Ledger, StoreError> {
+        let lock = lock_folder(path)?;
         let tree = open_tree(path)?;
         let data_file = File::open(path.join(SLED_DIR).join("db"))?;
         let head = read_head(&tree)?;
@@ -134,6 +139,7 @@ impl Ledger {
                 rules: RuleState::default(),
             }),
             committed: Mutex::new(head),
+            _lock: lock,
         };
         if ledger.truncate_after(head.seq)? > 0 {
             ledger.sync()?;
@@ -721,16 +727,43 @@ pub fn decode_record(seq: u64, value: &[u8]) -> Result<Record, StoreError> {
 }
 
 /// The committed head, from its marker key.
+/// Takes the ledger folder's own lock: the one that says "in use".
+fn lock_folder(path: &Path) -> Result<File, StoreError> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path.join("lock"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Busy(path.to_owned())),
+        Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+    }
+}
+
+/// How long to wait for sled's own file lock once the folder lock is ours:
+/// sled 0.34 releases it only when its last internal thread has let go of
+/// a dropped handle, shortly after the drop.
+const SLED_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn open_tree(path: &Path) -> Result<sled::Db, StoreError> {
-    sled::Config::new()
-        .path(path.join(SLED_DIR))
-        .open()
-        .map_err(|e| match e {
-            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                StoreError::Busy(path.to_owned())
+    let deadline = std::time::Instant::now() + SLED_LOCK_GRACE;
+    loop {
+        // No background flusher: every commit flushes and syncs itself.
+        let opened = sled::Config::new()
+            .path(path.join(SLED_DIR))
+            .flush_every_ms(None)
+            .open();
+        match opened {
+            Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(StoreError::Busy(path.to_owned()));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
             }
-            other => StoreError::Sled(other),
-        })
+            other => return Ok(other?),
+        }
+    }
 }
 
 fn read_head(tree: &sled::Db) -> Result<Head, StoreError> {

@@ -1,35 +1,60 @@
-//! Re-checking a whole ledger: decoding, the hash chain, stream versions,
-//! signatures, every index and every stored Merkle node.
+//! Re-checking everything a ledger stores: every entry (decoding, the hash
+//! chain, stream versions, payload digests, signatures), every index key,
+//! every stored Merkle node, the head marker and the signed checkpoints.
 
 use crate::error::StoreError;
 use crate::keys;
 use crate::ledger::{Head, Ledger};
 use armistice_core::entry::{self, decode_payload, sha256, Hash, Header};
-use armistice_core::{sign, Event, PartyId, Statement};
+use armistice_core::{sign, Event, PartyId, Statement, Timestamp};
 use std::collections::HashMap;
+
+/// Most problems one report lists; past it, verification stops.
+pub const PROBLEMS_MAX: usize = 100;
 
 /// The outcome of [`Ledger::verify`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyReport {
-    /// Entries checked.
+    /// Entries read.
     pub entries: u64,
-    /// The head after the last good entry.
+    /// The head as recomputed from the entries.
     pub head: Head,
     /// Signed entries whose signature verified.
     pub signatures_valid: u64,
     /// Redacted entries (their payload digest and signature can no longer be checked).
     pub redacted: u64,
-    /// The first thing found wrong, if any.
-    pub problem: Option<Problem>,
+    /// What is wrong, in log order; empty when the ledger is intact.
+    pub problems: Vec<Problem>,
 }
 
-/// Something wrong at one entry.
+impl VerifyReport {
+    /// Whether nothing is wrong.
+    pub fn is_intact(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// The first problem, if any.
+    pub fn first_problem(&self) -> Option<&Problem> {
+        self.problems.first()
+    }
+}
+
+/// Something wrong, at one entry or in the ledger as a whole.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
-    /// The first bad seq (0 when the problem is not one entry's, e.g. a stray index key).
+    /// The bad seq, or 0 when no one entry is concerned (a stray index key).
     pub seq: u64,
     /// What is wrong.
     pub detail: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.seq {
+            0 => f.write_str(&self.detail),
+            seq => write!(f, "seq {seq}: {}", self.detail),
+        }
+    }
 }
 
 struct Verifier<'a> {
@@ -38,109 +63,125 @@ struct Verifier<'a> {
     versions: HashMap<String, u64>,
     keys: HashMap<PartyId, [u8; 32]>,
     frontier: Vec<(u8, u64, Hash)>,
+    nodes: u64,
 }
 
 impl Ledger {
-    /// Re-checks every entry; the report names the first problem.
+    /// Re-checks everything stored; the report lists what is wrong, first bad seq first.
     pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let empty = Head {
+            seq: 0,
+            hash: entry::GENESIS_HASH,
+            recorded_at: Timestamp::MIN,
+        };
         let mut verifier = Verifier {
             ledger: self,
             report: VerifyReport {
                 entries: 0,
-                head: Head {
-                    seq: 0,
-                    hash: entry::GENESIS_HASH,
-                    recorded_at: armistice_core::Timestamp::MIN,
-                },
+                head: empty,
                 signatures_valid: 0,
                 redacted: 0,
-                problem: None,
+                problems: Vec::new(),
             },
             versions: HashMap::new(),
             keys: HashMap::new(),
             frontier: Vec::new(),
+            nodes: 0,
         };
-        for item in self.raw_entries(1, u64::MAX) {
-            let (seq, value) = item?;
+        // Every stored entry, committed or not: an entry past the head marker is itself a problem.
+        for item in self.tree().range(keys::entry(0)..=keys::entry(u64::MAX)) {
+            let (key, value) = item?;
+            let seq = keys::tail_u64(&key).unwrap_or(0);
             let expected = verifier.report.head.seq + 1;
-            let outcome = if seq != expected {
-                Err(Problem {
-                    seq: expected,
-                    detail: format!("entry {expected} is missing (next stored is {seq})"),
-                })
-            } else {
-                verifier.entry(seq, &value)
-            };
-            if let Err(problem) = outcome {
-                verifier.report.problem = Some(problem);
+            if seq != expected {
+                verifier.problem(
+                    expected,
+                    format!("entry {expected} is missing (the next one stored is {seq})"),
+                );
+            }
+            verifier.entry(seq, &value)?;
+            if verifier.report.problems.len() >= PROBLEMS_MAX {
                 return Ok(verifier.report);
             }
         }
-        if let Err(problem) = verifier.index_counts() {
-            verifier.report.problem = Some(problem);
-        }
+        verifier.whole_ledger()?;
         Ok(verifier.report)
     }
 }
 
 impl Verifier<'_> {
-    fn entry(&mut self, seq: u64, value: &[u8]) -> Result<(), Problem> {
-        let bad = |detail: String| Problem { seq, detail };
-        let (header, leaf_len) = Header::decode(value).map_err(|e| bad(e.to_string()))?;
-        let leaf = &value[..leaf_len];
-        let hash = sha256(leaf);
-        let head = self.report.head;
-        if header.seq != seq {
-            return Err(bad(format!("its header says seq {}", header.seq)));
-        }
-        if header.prev_hash != head.hash {
-            return Err(bad(
-                "prev_hash does not match the previous entry's hash: the chain is broken".into(),
-            ));
-        }
-        if header.recorded_at < head.recorded_at {
-            return Err(bad(format!(
-                "recorded_at {} is earlier than the previous entry's",
-                header.recorded_at
-            )));
-        }
-        let version = self.versions.entry(header.stream.clone()).or_insert(0);
-        *version += 1;
-        if header.version != *version {
-            return Err(bad(format!(
-                "stream {} version {} should be {}",
-                header.stream, header.version, version
-            )));
-        }
-        let statement = self.payload(&header, &value[leaf_len..]).map_err(bad)?;
-        entry::check_header_matches(&header, &statement).map_err(bad)?;
-        self.signature(
-            &header,
-            &statement,
-            value[leaf_len] == keys::PAYLOAD_REDACTED,
-        )
-        .map_err(bad)?;
-        self.indexes(&header)
-            .map_err(|e| bad(e.to_string()))
-            .and_then(|r| r.map_err(bad))?;
-        self.merkle(seq, leaf).map_err(bad)?;
+    fn problem(&mut self, seq: u64, detail: String) {
+        self.report.problems.push(Problem { seq, detail });
+    }
+
+    /// Checks one entry; the chain and tree go on from its actual bytes, so
+    /// one damaged entry is reported once, not again for every later one.
+    fn entry(&mut self, seq: u64, value: &[u8]) -> Result<(), StoreError> {
         self.report.entries += 1;
+        let (header, leaf_len) = match Header::decode(value) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                self.problem(seq, format!("the entry does not decode: {e}"));
+                self.report.head.seq = seq;
+                return Ok(());
+            }
+        };
+        let leaf = &value[..leaf_len];
+        let content = self.content(seq, &header, &value[leaf_len..]);
+        let indexes = self.indexes(&header)?;
+        let merkle = self.merkle(seq, leaf)?;
+        if let Some(detail) = [content.err(), indexes.err(), merkle.err()]
+            .into_iter()
+            .flatten()
+            .next()
+        {
+            self.problem(seq, detail);
+        }
         self.report.head = Head {
             seq,
-            hash,
+            hash: sha256(leaf),
             recorded_at: header.recorded_at,
         };
         Ok(())
     }
 
+    fn content(&mut self, seq: u64, header: &Header, rest: &[u8]) -> Result<(), String> {
+        let head = self.report.head;
+        if header.seq != seq {
+            return Err(format!("its header says seq {}", header.seq));
+        }
+        if header.prev_hash != head.hash {
+            return Err(
+                "prev_hash does not match the previous entry's hash: the chain is broken".into(),
+            );
+        }
+        if header.recorded_at < head.recorded_at {
+            return Err(format!(
+                "recorded_at {} is earlier than the previous entry's",
+                header.recorded_at
+            ));
+        }
+        let version = self.versions.entry(header.stream.clone()).or_insert(0);
+        *version += 1;
+        if header.version != *version {
+            return Err(format!(
+                "stream {} version {} should be {version}",
+                header.stream, header.version
+            ));
+        }
+        let redacted = rest.first() == Some(&keys::PAYLOAD_REDACTED);
+        let statement = self.payload(header, rest)?;
+        entry::check_header_matches(header, &statement)?;
+        self.signature(header, &statement, redacted)
+    }
+
     fn payload(&mut self, header: &Header, rest: &[u8]) -> Result<Statement, String> {
         let (marker, payload) = rest.split_first().ok_or("no payload marker")?;
         match *marker {
-            keys::PAYLOAD_ORIGINAL => {
-                if sha256(payload) != header.payload_sha256 {
-                    return Err("payload does not match its SHA-256 in the header".into());
-                }
+            keys::PAYLOAD_ORIGINAL if sha256(payload) != header.payload_sha256 => {
+                return Err("payload does not match its SHA-256 in the header".into())
             }
+            keys::PAYLOAD_ORIGINAL => {}
             keys::PAYLOAD_REDACTED => self.report.redacted += 1,
             other => return Err(format!("unknown payload marker {other}")),
         }
@@ -157,26 +198,20 @@ impl Verifier<'_> {
             true => Some(self.ledger.operator_public_key()),
             false => self.keys.get(&header.by).copied(),
         };
-        match (key, &header.signature) {
-            (_, Some(_)) if redacted => {}
-            (Some(key), Some(signature)) => {
-                sign::verify_statement(statement, &key, signature)?;
-                self.report.signatures_valid += 1;
-            }
-            (Some(_), None) => {
-                return Err(format!(
-                    "unsigned statement by `{}`, which has a registered key",
-                    header.by
-                ))
-            }
-            (None, Some(_)) => {
-                return Err(format!(
-                    "signed statement by `{}`, which had no registered key",
-                    header.by
-                ))
-            }
-            _ => {}
-        }
+        let outcome = match (key, &header.signature) {
+            (_, Some(_)) if redacted => Ok(()),
+            (Some(key), Some(signature)) => sign::verify_statement(statement, &key, signature)
+                .map(|()| self.report.signatures_valid += 1),
+            (Some(_), None) => Err(format!(
+                "unsigned statement by `{}`, which has a registered key",
+                header.by
+            )),
+            (None, Some(_)) => Err(format!(
+                "signed statement by `{}`, which had no registered key",
+                header.by
+            )),
+            (None, None) => Ok(()),
+        };
         match &statement.event {
             Event::PartyRegistered(e) => {
                 if let Some(key) = e.public_key {
@@ -188,26 +223,19 @@ impl Verifier<'_> {
             }
             _ => {}
         }
-        Ok(())
+        outcome
     }
 
     fn indexes(&self, header: &Header) -> Result<Result<(), String>, StoreError> {
         let tree = self.ledger.tree();
         let seq = Some(header.seq);
-        if tree
-            .get(keys::event_id(&header.event_id))?
-            .as_deref()
-            .and_then(keys::tail_u64)
-            != seq
-        {
+        let points_here = |key: &[u8]| -> Result<bool, StoreError> {
+            Ok(tree.get(key)?.as_deref().and_then(keys::tail_u64) == seq)
+        };
+        if !points_here(&keys::event_id(&header.event_id))? {
             return Ok(Err("the event_id index does not point at this entry".into()));
         }
-        if tree
-            .get(keys::stream(&header.stream, header.version))?
-            .as_deref()
-            .and_then(keys::tail_u64)
-            != seq
-        {
+        if !points_here(&keys::stream(&header.stream, header.version))? {
             return Ok(Err("the stream index does not point at this entry".into()));
         }
         if !tree.contains_key(keys::occurred(header.occurred_at.micros(), header.seq))? {
@@ -216,18 +244,18 @@ impl Verifier<'_> {
         Ok(Ok(()))
     }
 
-    /// Recomputes the complete subtrees this leaf completes and compares
-    /// each with the stored node (a compact range: at most 64 hashes held).
-    fn merkle(&mut self, seq: u64, leaf: &[u8]) -> Result<(), String> {
+    /// Recomputes the complete subtrees this leaf completes, from the
+    /// entries (a compact range: at most 64 hashes held), and compares each
+    /// with the stored node.
+    fn merkle(&mut self, seq: u64, leaf: &[u8]) -> Result<Result<(), String>, StoreError> {
+        let mut outcome = Ok(());
         let mut node = (0u8, seq - 1, armistice_merkle::leaf_hash(leaf));
         loop {
             let (level, index, hash) = node;
-            let stored = self
-                .ledger
-                .stored_node(level, index)
-                .map_err(|e| e.to_string())?;
-            if stored != hash {
-                return Err(format!(
+            self.nodes += 1;
+            let stored = self.ledger.tree().get(keys::merkle(level, index))?;
+            if outcome.is_ok() && stored.as_deref() != Some(hash.as_slice()) {
+                outcome = Err(format!(
                     "stored Merkle node ({level}, {index}) does not match the entries"
                 ));
             }
@@ -242,26 +270,92 @@ impl Verifier<'_> {
                 }
                 _ => {
                     self.frontier.push(node);
-                    return Ok(());
+                    return Ok(outcome);
                 }
             }
         }
     }
 
-    fn index_counts(&self) -> Result<(), Problem> {
+    /// What no single entry covers: the head marker, key counts, stray
+    /// keys, the operator key, extra sled trees and the checkpoints.
+    fn whole_ledger(&mut self) -> Result<(), StoreError> {
         let tree = self.ledger.tree();
-        let entries = self.report.entries as usize;
-        for (prefix, name) in [
-            (keys::EVENT_ID, "event_id"),
-            (keys::STREAM, "stream"),
-            (keys::OCCURRED, "occurred_at"),
-        ] {
-            let count = tree.scan_prefix([prefix]).count();
-            if count != entries {
-                return Err(Problem {
-                    seq: 0,
-                    detail: format!("the {name} index holds {count} keys for {entries} entries"),
-                });
+        let head = self.report.head;
+        if self.ledger.head() != head {
+            self.problem(
+                0,
+                format!(
+                    "the head marker says seq {} but the entries end at seq {}",
+                    self.ledger.head().seq,
+                    head.seq
+                ),
+            );
+        }
+        let counts = [
+            (keys::EVENT_ID, "event_id index", self.report.entries),
+            (keys::STREAM, "stream index", self.report.entries),
+            (keys::OCCURRED, "occurred_at index", self.report.entries),
+            (keys::MERKLE, "Merkle node", self.nodes),
+        ];
+        for (prefix, name, expected) in counts {
+            let count = tree.scan_prefix([prefix]).count() as u64;
+            if count != expected {
+                self.problem(
+                    0,
+                    format!("{count} {name} keys are stored for {expected} expected"),
+                );
+            }
+        }
+        let known = [
+            keys::ENTRY,
+            keys::EVENT_ID,
+            keys::STREAM,
+            keys::OCCURRED,
+            keys::MERKLE,
+            keys::CHECKPOINT,
+            keys::HEAD,
+            keys::OPERATOR,
+        ];
+        for item in tree.iter().keys() {
+            let key = item?;
+            if !key.first().is_some_and(|p| known.contains(p)) {
+                self.problem(
+                    0,
+                    format!("a stray key {:?} is stored", String::from_utf8_lossy(&key)),
+                );
+                break;
+            }
+        }
+        let default = tree.name();
+        if let Some(extra) = tree.tree_names().into_iter().find(|name| *name != default) {
+            self.problem(
+                0,
+                format!(
+                    "an unexpected sled tree {:?} is stored",
+                    String::from_utf8_lossy(&extra)
+                ),
+            );
+        }
+        if self.report.problems.is_empty() {
+            self.checkpoints()?;
+        }
+        Ok(())
+    }
+
+    fn checkpoints(&mut self) -> Result<(), StoreError> {
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&self.ledger.operator_public_key())
+            .map_err(|_| StoreError::corrupt(0, "the operator's public key is not valid"))?;
+        for signed in self.ledger.checkpoints()? {
+            let size = signed.checkpoint.size;
+            if signed.verify(&self.ledger.origin(), &key).is_err() {
+                self.problem(
+                    0,
+                    format!("the checkpoint at size {size} is not signed by the operator"),
+                );
+            } else if size > self.report.head.seq {
+                self.problem(0, format!("a checkpoint was signed at size {size}, beyond the log's end: entries were removed"));
+            } else if self.ledger.root(size)? != signed.checkpoint.root {
+                self.problem(size, format!("the tree no longer matches the checkpoint signed at size {size}: history was rewritten"));
             }
         }
         Ok(())

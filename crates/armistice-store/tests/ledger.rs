@@ -77,7 +77,7 @@ fn appends_gap_free_and_survives_reopen() {
         .collect();
     assert_eq!(seqs, (1..=7).collect::<Vec<_>>());
     let report = ledger.verify().unwrap();
-    assert_eq!(report.problem, None);
+    assert_eq!(report.problems, vec![]);
     assert_eq!(report.entries, 7);
     // The rule state is rebuilt from the log: the claim exists after reopening.
     let other_event = CLAIM.replace(r#""claim":"c1""#, r#""claim":"c1","source":"x""#);
@@ -193,7 +193,7 @@ fn verify_names_a_tampered_entry() {
     let last = value.len() - 3;
     value[last] ^= 0x20;
     ledger.tree().insert(key, value).unwrap();
-    let problem = ledger.verify().unwrap().problem.unwrap();
+    let problem = ledger.verify().unwrap().problems[0].clone();
     assert_eq!(problem.seq, 5);
     assert!(problem.detail.contains("SHA-256"), "{}", problem.detail);
 }
@@ -259,7 +259,7 @@ fn a_session_lands_whole_on_commit_and_not_at_all_when_dropped() {
         assert_eq!(Ledger::head(&ledger_ref(&ledger)), head);
     }
     assert_eq!(ledger.head(), head);
-    assert_eq!(ledger.verify().unwrap().problem, None);
+    assert_eq!(ledger.verify().unwrap().problems, vec![]);
     let mut session = ledger.begin();
     session
         .append(&as_subs(&claim_lines(0, 3)), &options())
@@ -277,7 +277,7 @@ fn a_session_lands_whole_on_commit_and_not_at_all_when_dropped() {
             head: committed,
             signatures_valid: 4,
             redacted: 0,
-            problem: None,
+            problems: vec![],
         }
     );
 }
@@ -328,11 +328,11 @@ fn a_crash_before_commit_leaves_entries_that_the_next_open_removes() {
     let ledger = Ledger::open(&dir.path().join("l")).unwrap();
     assert_eq!(ledger.head(), head);
     let report = ledger.verify().unwrap();
-    assert_eq!((report.entries, report.problem), (6, None));
+    assert_eq!((report.entries, report.problems), (6, vec![]));
     ledger
         .append(&as_subs(&claim_lines(0, 6)), &options())
         .unwrap();
-    assert_eq!(ledger.verify().unwrap().problem, None);
+    assert_eq!(ledger.verify().unwrap().problems, vec![]);
 }
 
 #[test]
@@ -354,7 +354,7 @@ fn redaction_keeps_the_chain_and_blanks_the_reading_copy() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&raw).contains("Petrenko"));
     let report = ledger.verify().unwrap();
-    assert_eq!((report.problem, report.redacted), (None, 1));
+    assert_eq!((report.problems, report.redacted), (vec![], 1));
     let again = r#"{"type":"entry_redacted","by":"operator","target_seq":7,"reason":"again"}"#;
     let (_, message) = rejection(ledger.append(&subs(&[again]), &options()));
     assert!(message.contains("already redacted"), "{message}");

@@ -120,11 +120,11 @@ proptest! {
         let head = ledger.head();
         prop_assert_eq!(head.seq, submissions.len() as u64);
         let report = ledger.verify().unwrap();
-        prop_assert_eq!(report.problem, None);
+        prop_assert_eq!(report.problems, vec![]);
         drop(ledger);
         let ledger = Ledger::open(&path).unwrap();
         prop_assert_eq!(ledger.head(), head);
-        prop_assert_eq!(ledger.verify().unwrap().problem, None);
+        prop_assert_eq!(ledger.verify().unwrap().problems, vec![]);
         for (stream, count) in &scenario.streams {
             let versions: Vec<u64> = ledger.stream_records(stream).unwrap().iter().map(|r| r.header.version).collect();
             prop_assert_eq!(versions, (1..=*count).collect::<Vec<_>>());
