@@ -303,12 +303,19 @@ impl ClaimFilter {
     /// Whether `row` passes the filter.
     pub fn matches(&self, row: &ClaimRow) -> bool {
         fn pass<T: PartialEq>(wanted: &Option<T>, value: &T) -> bool {
-            wanted.as_ref().map_or(true, |w| w == value)
+            match wanted {
+                Some(wanted) => wanted == value,
+                None => true,
+            }
         }
-        let from_ok = self
-            .incident_from
-            .map_or(true, |from| from <= row.incident_at);
-        let to_ok = self.incident_to.map_or(true, |to| row.incident_at <= to);
+        let from_ok = match self.incident_from {
+            Some(from) => from <= row.incident_at,
+            None => true,
+        };
+        let to_ok = match self.incident_to {
+            Some(to) => row.incident_at <= to,
+            None => true,
+        };
         pass(&self.agreement, &row.agreement)
             && pass(&self.by, &row.by)
             && pass(&self.against, &row.against)

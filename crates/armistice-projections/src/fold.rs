@@ -449,6 +449,11 @@ impl Projection {
         visible.map(|a| &a.proposal.agreement).collect()
     }
 
+    /// An agreement's facts, whether visible or not.
+    pub(crate) fn agreement_facts(&self, id: &AgreementId) -> Option<&AgreementFacts> {
+        self.agreement_index.get(id).map(|&i| &self.agreements[i])
+    }
+
     /// A claim visible under the view: its allegation and its agreement's
     /// proposal both pass the filters.
     pub(crate) fn claim(&self, id: &ClaimId) -> Option<&ClaimFacts> {

@@ -75,12 +75,12 @@ mod text;
 
 pub use audit::{
     audit_records, Audit, AuditCollector, AuditEntry, AuditFinding, AuditInputs, EvidenceCheck,
-    EvidenceOutcome, EvidenceRef, FindingCode, SignatureCheck,
+    EvidenceOutcome, EvidenceRef, FindingCode, Relation, SignatureCheck,
 };
 pub use claims::{parse_category, ClaimFilter, ClaimRow, ClaimState, Flag, CATEGORY_NAMES};
 pub use error::ProjectionError;
 pub use fold::{replay, Party, Projection, Replay, View};
-pub use render::{render_audit, render_claims, render_status};
+pub use render::{render_audit, render_claims, render_status, Parties};
 pub use status::{AgreementStatus, ClaimCounts, ContestedReading, StatusRow};
 pub use story::{timeline_story, StoryReplay};
 

@@ -59,6 +59,12 @@ impl AgreementFacts {
         self.first_signed[index].is_some_and(|key| key.0 <= at)
     }
 
+    /// When the last party signed, if all have (at any time).
+    pub(crate) fn all_signed_at(&self) -> Option<Timestamp> {
+        let firsts = self.first_signed.iter().map(|key| key.map(|k| k.0));
+        firsts.collect::<Option<Vec<_>>>()?.into_iter().max()
+    }
+
     /// `expires_at` after the amendments that occurred at or before `at`.
     pub(crate) fn expires_at(&self, at: Timestamp) -> Option<Timestamp> {
         last_at_or_before(&self.expiry_amendments, at)

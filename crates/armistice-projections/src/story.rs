@@ -84,14 +84,18 @@ impl StoryReplay {
             view,
             replay,
             mut lines,
+            agreement,
             ..
         } = self;
         let projection = replay.finish();
-        let rows = projection.status(Some(&self.agreement))?;
+        let rows = projection.status(Some(&agreement))?;
         let Some(row) = rows.first() else {
-            return Err(projection.unknown_agreement(&self.agreement));
+            return Err(projection.unknown_agreement(&agreement));
         };
-        add_milestones(&mut lines, row, view.at);
+        let all_signed_at = projection
+            .agreement_facts(&agreement)
+            .and_then(|a| a.all_signed_at());
+        add_milestones(&mut lines, row, all_signed_at, view.at);
         lines.sort_by_key(|line| line.0);
         let mut out = story_header(row, projection.parties(), view);
         for ((at, _), indented, text) in &lines {
@@ -104,11 +108,18 @@ impl StoryReplay {
 }
 
 /// Lines for the moments nobody records: taking effect and lapsing.
-fn add_milestones(lines: &mut Vec<(Key, bool, String)>, row: &StatusRow, at: Timestamp) {
-    let all_signed = row.signed_by.len() == row.parties.len();
-    if all_signed && row.effective_from <= at {
-        let text = "· the agreement takes effect (effective_from)".to_owned();
-        lines.push(((row.effective_from, u64::MAX), false, text));
+fn add_milestones(
+    lines: &mut Vec<(Key, bool, String)>,
+    row: &StatusRow,
+    all_signed_at: Option<Timestamp>,
+    at: Timestamp,
+) {
+    if let Some(signed) = all_signed_at {
+        let from = signed.max(row.effective_from);
+        if from <= at {
+            let text = "· the agreement comes into force: every party has signed and effective_from has come".to_owned();
+            lines.push(((from, u64::MAX), false, text));
+        }
     }
     if let Some(expiry) = row.expires_at.filter(|e| *e <= at) {
         let text = "· the agreement lapses (expires_at); no entry marks the day".to_owned();

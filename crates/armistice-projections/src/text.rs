@@ -22,10 +22,18 @@ pub(crate) fn minute(at: Timestamp) -> String {
 pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    // A separator goes before every digit whose count of followers is a
+    // positive multiple of three.
+    let mut left_in_group = digits.len() % 3;
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && left_in_group == 0 {
             out.push(',');
         }
+        left_in_group = if left_in_group == 0 {
+            2
+        } else {
+            left_in_group - 1
+        };
         out.push(c);
     }
     out
