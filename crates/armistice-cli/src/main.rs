@@ -2,11 +2,11 @@
 //! and the violations each side alleges.
 
 mod args;
-// mod demo;
+mod demo;
 mod ingest;
 mod keys;
 mod open;
-// mod query;
+mod query;
 mod read;
 mod trust;
 
@@ -29,7 +29,6 @@ fn main() -> ExitCode {
 fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
     use args::Command as C;
     let global = &cli.global;
-    #[allow(unreachable_patterns)]
     match cli.command {
         C::Init(a) => open::init(global, &a).map(ok),
         C::Record(a) => ingest::record(global, &a).map(ok),
@@ -37,15 +36,14 @@ fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         C::Export(a) => read::export(global, &a).map(ok),
         C::Log(a) => read::log(global, &a).map(ok),
         C::Verify(a) => read::verify(global, &a),
-        // C::Status(a) => query::status(global, &a).map(ok),
-        // C::Claims(a) => query::claims(global, &a).map(ok),
-        // C::Audit(a) => query::audit(global, &a).map(ok),
-        // C::Timeline(a) => query::timeline(global, &a).map(ok),
-        // C::Demo(a) => demo::run(global, &a).map(ok),
+        C::Status(a) => query::status(global, &a).map(ok),
+        C::Claims(a) => query::claims(global, &a).map(ok),
+        C::Audit(a) => query::audit(global, &a).map(ok),
+        C::Timeline(a) => query::timeline(global, &a).map(ok),
+        C::Demo(a) => demo::run(global, &a).map(ok),
         C::Keygen(a) => keys::keygen(&a).map(ok),
         C::Checkpoint(a) => trust::checkpoint(global, &a).map(ok),
         C::Prove(a) => trust::prove(global, &a).map(ok),
-        _ => anyhow::bail!("not wired yet"),
     }
 }
 

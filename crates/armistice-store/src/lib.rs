@@ -17,4 +17,4 @@ mod verify;
 pub use error::StoreError;
 pub use ledger::{decode_record, AppendOptions, Appended, Head, Ledger, Session, BATCH_EVENTS_MAX};
 pub use trust::InclusionProof;
-pub use verify::{Problem, VerifyReport, PROBLEMS_MAX};
+pub use verify::{Problem, SignatureStatus, Signatures, VerifyReport, PROBLEMS_MAX};

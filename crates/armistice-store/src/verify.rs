@@ -57,11 +57,85 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// What a signature check found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignatureStatus {
+    /// Signed, and it verifies against the key the author had then.
+    Valid,
+    /// Not signed, and the author had no key: allowed.
+    Unsigned,
+    /// Signed, but the payload was redacted, so it cannot be checked again.
+    Unverifiable,
+    /// Wrong: forged, missing where a key was registered, or signed without a key.
+    Invalid(String),
+}
+
+/// Follows party keys along the log (registrations and rotations) and
+/// checks each entry's signature against the key its author had then.
+pub struct Signatures {
+    operator: [u8; 32],
+    keys: HashMap<PartyId, [u8; 32]>,
+}
+
+impl Signatures {
+    /// A tracker for a ledger whose operator key is `operator`.
+    pub fn new(operator: [u8; 32]) -> Self {
+        Signatures {
+            operator,
+            keys: HashMap::new(),
+        }
+    }
+
+    /// Checks the entry, then learns any key it registers or rotates in.
+    /// Entries must come in `seq` order.
+    pub fn check(
+        &mut self,
+        header: &Header,
+        statement: &Statement,
+        redacted: bool,
+    ) -> SignatureStatus {
+        let key = match header.by.is_operator() {
+            true => Some(self.operator),
+            false => self.keys.get(&header.by).copied(),
+        };
+        let status = match (key, &header.signature) {
+            (_, Some(_)) if redacted => SignatureStatus::Unverifiable,
+            (Some(key), Some(signature)) => {
+                match sign::verify_statement(statement, &key, signature) {
+                    Ok(()) => SignatureStatus::Valid,
+                    Err(e) => SignatureStatus::Invalid(e),
+                }
+            }
+            (Some(_), None) => SignatureStatus::Invalid(format!(
+                "unsigned statement by `{}`, which has a registered key",
+                header.by
+            )),
+            (None, Some(_)) => SignatureStatus::Invalid(format!(
+                "signed statement by `{}`, which had no registered key",
+                header.by
+            )),
+            (None, None) => SignatureStatus::Unsigned,
+        };
+        match &statement.event {
+            Event::PartyRegistered(e) => {
+                if let Some(key) = e.public_key {
+                    self.keys.insert(e.party.clone(), key.0);
+                }
+            }
+            Event::PartyKeyRotated(e) => {
+                self.keys.insert(header.by.clone(), e.public_key.0);
+            }
+            _ => {}
+        }
+        status
+    }
+}
+
 struct Verifier<'a> {
     ledger: &'a Ledger,
     report: VerifyReport,
     versions: HashMap<String, u64>,
-    keys: HashMap<PartyId, [u8; 32]>,
+    signatures: Signatures,
     frontier: Vec<(u8, u64, Hash)>,
     nodes: u64,
 }
@@ -84,7 +158,7 @@ impl Ledger {
                 problems: Vec::new(),
             },
             versions: HashMap::new(),
-            keys: HashMap::new(),
+            signatures: Signatures::new(self.operator_public_key()),
             frontier: Vec::new(),
             nodes: 0,
         };
@@ -194,36 +268,12 @@ impl Verifier<'_> {
         statement: &Statement,
         redacted: bool,
     ) -> Result<(), String> {
-        let key = match header.by.is_operator() {
-            true => Some(self.ledger.operator_public_key()),
-            false => self.keys.get(&header.by).copied(),
-        };
-        let outcome = match (key, &header.signature) {
-            (_, Some(_)) if redacted => Ok(()),
-            (Some(key), Some(signature)) => sign::verify_statement(statement, &key, signature)
-                .map(|()| self.report.signatures_valid += 1),
-            (Some(_), None) => Err(format!(
-                "unsigned statement by `{}`, which has a registered key",
-                header.by
-            )),
-            (None, Some(_)) => Err(format!(
-                "signed statement by `{}`, which had no registered key",
-                header.by
-            )),
-            (None, None) => Ok(()),
-        };
-        match &statement.event {
-            Event::PartyRegistered(e) => {
-                if let Some(key) = e.public_key {
-                    self.keys.insert(e.party.clone(), key.0);
-                }
-            }
-            Event::PartyKeyRotated(e) => {
-                self.keys.insert(header.by.clone(), e.public_key.0);
-            }
-            _ => {}
+        match self.signatures.check(header, statement, redacted) {
+            SignatureStatus::Valid => self.report.signatures_valid += 1,
+            SignatureStatus::Invalid(detail) => return Err(detail),
+            SignatureStatus::Unsigned | SignatureStatus::Unverifiable => {}
         }
-        outcome
+        Ok(())
     }
 
     fn indexes(&self, header: &Header) -> Result<Result<(), String>, StoreError> {
@@ -359,5 +409,38 @@ impl Verifier<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl Ledger {
+    /// Re-checks the hash chain from entry 1 to `to`: each entry decodes,
+    /// links to the one before, and holds the payload its digest names.
+    /// Returns the first problem, if any (what `audit` reports as `chain_ok`).
+    pub fn verify_chain(&self, to: u64) -> Result<Option<Problem>, StoreError> {
+        let mut prev = entry::GENESIS_HASH;
+        for (expected, item) in (1..).zip(self.raw_entries(1, to)) {
+            let (seq, value) = item?;
+            let bad = |detail: String| Ok(Some(Problem { seq, detail }));
+            if seq != expected {
+                return bad(format!("entry {expected} is missing"));
+            }
+            let Ok((header, leaf_len)) = Header::decode(&value) else {
+                return bad("the entry does not decode".into());
+            };
+            if header.prev_hash != prev {
+                return bad(
+                    "prev_hash does not match the previous entry's hash: the chain is broken"
+                        .into(),
+                );
+            }
+            let rest = &value[leaf_len..];
+            if rest.first() == Some(&keys::PAYLOAD_ORIGINAL)
+                && sha256(&rest[1..]) != header.payload_sha256
+            {
+                return bad("payload does not match its SHA-256 in the header".into());
+            }
+            prev = sha256(&value[..leaf_len]);
+        }
+        Ok(None)
     }
 }

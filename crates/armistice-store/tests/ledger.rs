@@ -256,7 +256,7 @@ fn a_session_lands_whole_on_commit_and_not_at_all_when_dropped() {
             .unwrap();
         assert_eq!(session.head().seq, 12);
         // Nothing staged is visible before the commit.
-        assert_eq!(Ledger::head(&ledger_ref(&ledger)), head);
+        assert_eq!(ledger.head(), head);
     }
     assert_eq!(ledger.head(), head);
     assert_eq!(ledger.verify().unwrap().problems, vec![]);
@@ -280,10 +280,6 @@ fn a_session_lands_whole_on_commit_and_not_at_all_when_dropped() {
             problems: vec![],
         }
     );
-}
-
-fn ledger_ref(ledger: &Ledger) -> &Ledger {
-    ledger
 }
 
 #[test]

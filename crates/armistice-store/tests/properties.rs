@@ -54,7 +54,7 @@ impl Scenario {
             }
             (1, a, _) | (_, a, 0) => {
                 let agreement = self.agreements[usize::from(choice) % a].clone();
-                let (by, against) = if choice % 2 == 0 {
+                let (by, against) = if choice.is_multiple_of(2) {
                     ("UA", "RU")
                 } else {
                     ("RU", "UA")
@@ -98,7 +98,7 @@ proptest! {
     ) {
         let mut scenario = Scenario::new();
         for (choice, text) in &choices {
-            scenario.step(*choice, text.trim().is_empty().then_some("x").unwrap_or(text));
+            scenario.step(*choice, if text.trim().is_empty() { "x" } else { text });
         }
         let dir = tempfile::TempDir::new().unwrap();
         let path = dir.path().join("l");

@@ -1,0 +1,243 @@
+//! `status`, `claims`, `audit` and `timeline`: projections rebuilt from the
+//! log for each query, reading only as far as `--known-at` allows.
+
+use crate::args::{AuditArgs, ClaimsArgs, Global, StatusArgs, TimelineArgs, When};
+use crate::open::{now, open, parse_when};
+use anyhow::{anyhow, bail, Context};
+use armistice_core::entry::sha256;
+use armistice_core::{AgreementId, ClaimId, PartyId, Timestamp};
+use armistice_projections::{
+    parse_category, render_audit, render_claims, render_status, AuditCollector, AuditInputs,
+    ClaimFilter, ClaimState, EvidenceCheck, EvidenceOutcome, Projection, Replay, SignatureCheck,
+    StoryReplay, View,
+};
+use armistice_store::{Ledger, SignatureStatus, Signatures};
+use serde::Serialize;
+use std::path::Path;
+use std::str::FromStr;
+
+/// The view asked for: `--at` (default now) and `--known-at` (default everything).
+pub fn view_of(when: &When) -> anyhow::Result<View> {
+    let at = when
+        .at
+        .as_deref()
+        .map(|t| parse_when("--at", t))
+        .transpose()?
+        .unwrap_or_else(now);
+    let known_at = known_at_of(when.known_at.as_deref())?;
+    Ok(View::new(at, known_at))
+}
+
+fn known_at_of(text: Option<&str>) -> anyhow::Result<Timestamp> {
+    Ok(text
+        .map(|t| parse_when("--known-at", t))
+        .transpose()?
+        .unwrap_or(Timestamp::MAX))
+}
+
+/// The last seq a view can see: recorded_at never decreases along the log,
+/// so a `--known-at` in the past reads only the entries recorded by then.
+fn last_seq(ledger: &Ledger, view: View) -> anyhow::Result<u64> {
+    Ok(match view.known_at {
+        Timestamp::MAX => ledger.head().seq,
+        known_at => ledger.last_seq_recorded_by(known_at)?,
+    })
+}
+
+/// Replays the log into a projection for `view`.
+pub fn project(ledger: &Ledger, view: View) -> anyhow::Result<Projection> {
+    let mut replay = Replay::new(view);
+    for record in ledger.records(1, last_seq(ledger, view)?) {
+        if replay.apply(&record?).is_break() {
+            break;
+        }
+    }
+    Ok(replay.finish())
+}
+
+fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn id<T>(flag: &str, text: &str, parse: impl Fn(String) -> Result<T, String>) -> anyhow::Result<T> {
+    parse(text.to_owned()).map_err(|e| anyhow!("{flag}: {e}"))
+}
+
+/// `armistice status`.
+pub fn status(global: &Global, args: &StatusArgs) -> anyhow::Result<()> {
+    let view = view_of(&args.when)?;
+    let agreement = args
+        .agreement
+        .as_deref()
+        .map(|a| id("AGREEMENT", a, AgreementId::new))
+        .transpose()?;
+    let ledger = open(global)?;
+    let projection = project(&ledger, view)?;
+    let rows = projection.status(agreement.as_ref())?;
+    if args.json {
+        return print_json(&rows);
+    }
+    print!("{}", render_status(&rows, projection.parties(), view));
+    Ok(())
+}
+
+/// `armistice claims`.
+pub fn claims(global: &Global, args: &ClaimsArgs) -> anyhow::Result<()> {
+    let view = view_of(&args.when)?;
+    let filter = ClaimFilter {
+        agreement: args
+            .agreement
+            .as_deref()
+            .map(|a| id("--agreement", a, AgreementId::new))
+            .transpose()?,
+        by: args
+            .by
+            .as_deref()
+            .map(|p| id("--by", p, PartyId::new))
+            .transpose()?,
+        against: args
+            .against
+            .as_deref()
+            .map(|p| id("--against", p, PartyId::new))
+            .transpose()?,
+        state: args
+            .state
+            .as_deref()
+            .map(ClaimState::from_str)
+            .transpose()
+            .map_err(|e| anyhow!("--state: {e}"))?,
+        category: args
+            .category
+            .as_deref()
+            .map(parse_category)
+            .transpose()
+            .map_err(|e| anyhow!("--category: {e}"))?,
+        incident_from: args
+            .incident_from
+            .as_deref()
+            .map(|t| parse_when("--incident-from", t))
+            .transpose()?,
+        incident_to: args
+            .incident_to
+            .as_deref()
+            .map(|t| parse_when("--incident-to", t))
+            .transpose()?,
+    };
+    let ledger = open(global)?;
+    let projection = project(&ledger, view)?;
+    if let Some(agreement) = &filter.agreement {
+        projection.status(Some(agreement))?;
+    }
+    for (flag, party) in [("--by", &filter.by), ("--against", &filter.against)] {
+        if let Some(party) = party {
+            if !projection.parties().contains_key(party) {
+                bail!("{flag}: unknown party `{party}`");
+            }
+        }
+    }
+    let rows = projection.claims(&filter);
+    if args.json {
+        return print_json(&rows);
+    }
+    print!("{}", render_claims(&rows, projection.parties(), view));
+    Ok(())
+}
+
+/// `armistice audit`: two passes over the log — the projection, then the
+/// entries touching the claim — with signatures, evidence files and the
+/// hash chain checked here, where the I/O is.
+pub fn audit(global: &Global, args: &AuditArgs) -> anyhow::Result<()> {
+    let claim = id("CLAIM", &args.claim, ClaimId::new)?;
+    let known_at = known_at_of(args.known_at.as_deref())?;
+    if let Some(dir) = &args.evidence_dir {
+        if !dir.is_dir() {
+            bail!("--evidence-dir: {} is not a folder", dir.display());
+        }
+    }
+    let ledger = open(global)?;
+    let view = View::new(Timestamp::MAX, known_at);
+    let projection = project(&ledger, view)?;
+    let mut collector = AuditCollector::new(&projection, &claim)?;
+    let mut signatures = Signatures::new(ledger.operator_public_key());
+    for record in ledger.records(1, last_seq(&ledger, view)?) {
+        let record = record?;
+        let check = match signatures.check(&record.header, &record.statement, record.redacted) {
+            SignatureStatus::Valid => SignatureCheck::Valid,
+            SignatureStatus::Invalid(_) => SignatureCheck::Invalid,
+            SignatureStatus::Unsigned => SignatureCheck::Unsigned,
+            SignatureStatus::Unverifiable => SignatureCheck::Unchecked,
+        };
+        if collector.apply(&record, check).is_break() {
+            break;
+        }
+    }
+    let evidence_checks = match &args.evidence_dir {
+        Some(dir) => Some(
+            collector
+                .evidence()
+                .iter()
+                .map(|e| check_evidence(dir, &e.sha256, &e.uri))
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        ),
+        None => None,
+    };
+    let chain_ok = match collector.last_shown_seq() {
+        Some(seq) => ledger.verify_chain(seq)?.is_none(),
+        None => true,
+    };
+    let audit = collector.finish(AuditInputs {
+        chain_ok,
+        evidence_checks,
+    });
+    if args.json {
+        return print_json(&audit);
+    }
+    print!("{}", render_audit(&audit, projection.parties()));
+    Ok(())
+}
+
+/// Looks an evidence file up by its sha256 or by the uri's file name, and re-hashes it.
+fn check_evidence(dir: &Path, sha256_hex: &str, uri: &str) -> anyhow::Result<EvidenceCheck> {
+    let by_name = uri
+        .rsplit('/')
+        .next()
+        .filter(|name| !name.is_empty() && *name != "." && *name != "..");
+    let candidates = [Some(sha256_hex), by_name]
+        .into_iter()
+        .flatten()
+        .map(|name| dir.join(name));
+    let found = candidates.into_iter().find(|path| path.is_file());
+    let outcome = match found {
+        None => EvidenceOutcome::Missing,
+        Some(path) => {
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let actual = hex::encode(sha256(&bytes));
+            match actual == sha256_hex {
+                true => EvidenceOutcome::Ok,
+                false => EvidenceOutcome::Mismatch { actual },
+            }
+        }
+    };
+    Ok(EvidenceCheck {
+        sha256: sha256_hex.to_owned(),
+        uri: uri.to_owned(),
+        outcome,
+    })
+}
+
+/// `armistice timeline`.
+pub fn timeline(global: &Global, args: &TimelineArgs) -> anyhow::Result<()> {
+    let agreement = id("AGREEMENT", &args.agreement, AgreementId::new)?;
+    let view = view_of(&args.when)?;
+    let ledger = open(global)?;
+    let mut story = StoryReplay::new(agreement, view);
+    for record in ledger.records(1, last_seq(&ledger, view)?) {
+        if story.apply(&record?).is_break() {
+            break;
+        }
+    }
+    print!("{}", story.finish()?);
+    Ok(())
+}
