@@ -55,6 +55,23 @@ pub enum Command {
     Checkpoint(CheckpointArgs),
     /// Print an inclusion or consistency proof.
     Prove(ProveArgs),
+    /// Check a proof or an export against signed checkpoints, offline (no ledger needed).
+    VerifyProof(VerifyProofArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyProofArgs {
+    /// A proof from `armistice prove … --json` (`-` for standard input).
+    pub proof: Option<String>,
+    /// A checkpoint note from `armistice checkpoint` (repeat for a consistency proof: old and new).
+    #[arg(long = "checkpoint", value_name = "FILE", required = true)]
+    pub checkpoints: Vec<PathBuf>,
+    /// The operator's public key: 64 hex characters, or a file holding them (`operator.key.pub`).
+    #[arg(long)]
+    pub key: String,
+    /// An export (`armistice export`): recompute every hash and the tree, and check it against the checkpoints.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

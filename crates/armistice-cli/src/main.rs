@@ -5,6 +5,7 @@ mod args;
 mod demo;
 mod ingest;
 mod keys;
+mod offline;
 mod open;
 mod query;
 mod read;
@@ -44,6 +45,7 @@ fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         C::Keygen(a) => keys::keygen(&a).map(ok),
         C::Checkpoint(a) => trust::checkpoint(global, &a).map(ok),
         C::Prove(a) => trust::prove(global, &a).map(ok),
+        C::VerifyProof(a) => offline::verify_proof(&a).map(ok),
     }
 }
 
