@@ -12,7 +12,7 @@ use ed25519_dalek::SigningKey;
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use uuid::Uuid;
 
 /// Most events one append may carry (an import is split into batches of at most this).
@@ -74,13 +74,27 @@ pub struct Ledger {
     tree: sled::Db,
     data_file: File,
     writer: Mutex<Writer>,
-    committed: Mutex<Head>,
+    durability: Mutex<Durability>,
+    durable_changed: Condvar,
     /// Held for the ledger's lifetime; declared last so sled closes first.
     _lock: File,
 }
 
 struct Writer {
     rules: RuleState,
+}
+
+/// Group commit: appends apply their batches one after another, then share
+/// flushes. One waiting append leads a flush + fdatasync covering every
+/// batch applied before it began; the others wait for it, and each is
+/// acknowledged only once a flush covers its own batch.
+struct Durability {
+    /// The newest entry known durable: what readers see.
+    durable: Head,
+    /// The newest entry applied to sled (durable or not); the next batch chains after it.
+    applied: Head,
+    /// Whether a flush is under way.
+    syncing: bool,
 }
 
 /// An append in progress: chunks of events written to sled but not yet
@@ -138,7 +152,12 @@ impl Ledger {
             writer: Mutex::new(Writer {
                 rules: RuleState::default(),
             }),
-            committed: Mutex::new(head),
+            durability: Mutex::new(Durability {
+                durable: head,
+                applied: head,
+                syncing: false,
+            }),
+            durable_changed: Condvar::new(),
             _lock: lock,
         };
         if ledger.truncate_after(head.seq)? > 0 {
@@ -172,12 +191,45 @@ impl Ledger {
         &self.path
     }
 
-    /// The newest committed entry (seq 0 when empty).
+    /// The newest committed (durable) entry; seq 0 when empty.
     pub fn head(&self) -> Head {
-        *self
-            .committed
+        self.lock_durability().durable
+    }
+
+    fn lock_durability(&self) -> MutexGuard<'_, Durability> {
+        // Only plain assignments happen under this lock: poisoning cannot
+        // leave it half-updated.
+        self.durability
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits until `target` is durable, leading a flush when none is under way.
+    fn make_durable(&self, target: Head) -> Result<(), StoreError> {
+        let mut durability = self.lock_durability();
+        loop {
+            if durability.durable.seq >= target.seq {
+                return Ok(());
+            }
+            if durability.syncing {
+                durability = self
+                    .durable_changed
+                    .wait(durability)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                continue;
+            }
+            durability.syncing = true;
+            let goal = durability.applied;
+            drop(durability);
+            let synced = self.sync();
+            durability = self.lock_durability();
+            durability.syncing = false;
+            if synced.is_ok() && goal.seq > durability.durable.seq {
+                durability.durable = goal;
+            }
+            self.durable_changed.notify_all();
+            synced?;
+        }
     }
 
     /// Appends a batch: all of it lands, durably, or none of it does and the
@@ -203,10 +255,11 @@ impl Ledger {
             .writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let applied = self.lock_durability().applied;
         Session {
             ledger: self,
             writer,
-            stage: Stage::new(self.head()),
+            stage: Stage::new(applied),
             committed: false,
         }
     }
@@ -874,7 +927,12 @@ impl Session<'_> {
         }
         let head = self.stage.head;
         if head == self.stage.committed && self.stage.redactions.is_empty() {
+            // Nothing new (all duplicates): still wait until what they
+            // found is durable, since another writer may have just applied it.
             self.committed = true;
+            let ledger = self.ledger;
+            drop(self);
+            ledger.make_durable(head)?;
             return Ok(head);
         }
         self.stage.put(vec![keys::HEAD], encode_head(&head));
@@ -883,12 +941,11 @@ impl Session<'_> {
         }
         self.apply_pending()?;
         self.committed = true;
-        *self
-            .ledger
-            .committed
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = head;
-        self.ledger.sync()?;
+        self.ledger.lock_durability().applied = head;
+        // Let the next writer stage while this batch waits for its flush.
+        let ledger = self.ledger;
+        drop(self);
+        ledger.make_durable(head)?;
         Ok(head)
     }
 }

@@ -358,3 +358,37 @@ fn redaction_keeps_the_chain_and_blanks_the_reading_copy() {
     let (_, message) = rejection(ledger.append(&subs(&[by_party]), &options()));
     assert!(message.contains("only `operator`"), "{message}");
 }
+
+#[test]
+fn concurrent_writers_lose_nothing_and_share_flushes() {
+    let (_dir, ledger) = new_ledger();
+    let writers = 8;
+    let per_writer = 20;
+    std::thread::scope(|scope| {
+        for w in 0..writers {
+            let ledger = &ledger;
+            scope.spawn(move || {
+                for i in 0..per_writer {
+                    let line = CLAIM.replace(r#""claim":"c1""#, &format!(r#""claim":"w{w}-{i}""#));
+                    let appended = ledger.append(&subs(&[&line]), &options()).unwrap();
+                    // Acknowledged means durable and visible.
+                    assert!(ledger.head().seq >= appended[0].seq);
+                }
+            });
+        }
+    });
+    let report = ledger.verify().unwrap();
+    assert_eq!(report.problems, vec![]);
+    assert_eq!(report.entries, 6 + writers * per_writer);
+    for w in 0..writers {
+        for i in 0..per_writer {
+            assert_eq!(
+                ledger
+                    .stream_records(&format!("claim/w{w}-{i}"))
+                    .unwrap()
+                    .len(),
+                1
+            );
+        }
+    }
+}
