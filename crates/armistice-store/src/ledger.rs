@@ -12,6 +12,7 @@ use ed25519_dalek::SigningKey;
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use uuid::Uuid;
 
@@ -76,6 +77,7 @@ pub struct Ledger {
     writer: Mutex<Writer>,
     durability: Mutex<Durability>,
     durable_changed: Condvar,
+    flushes: AtomicU64,
     /// Held for the ledger's lifetime; declared last so sled closes first.
     _lock: File,
 }
@@ -158,6 +160,7 @@ impl Ledger {
                 syncing: false,
             }),
             durable_changed: Condvar::new(),
+            flushes: AtomicU64::new(0),
             _lock: lock,
         };
         if ledger.truncate_after(head.seq)? > 0 {
@@ -189,6 +192,12 @@ impl Ledger {
     /// The folder the ledger lives in.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// How many flush + fdatasync rounds this handle has made (group commit
+    /// shares one among many appends; benchmarks report the ratio).
+    pub fn flushes(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
     }
 
     /// The newest committed (durable) entry; seq 0 when empty.
@@ -302,6 +311,7 @@ impl Ledger {
     /// of its data file (sled 0.34's flush ends in `sync_file_range`, which is
     /// not a durability barrier).
     pub fn sync(&self) -> Result<(), StoreError> {
+        self.flushes.fetch_add(1, Ordering::Relaxed);
         self.tree.flush()?;
         self.data_file.sync_data()?;
         Ok(())
