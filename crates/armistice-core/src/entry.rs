@@ -248,7 +248,7 @@ pub fn check_header_matches(header: &Header, statement: &Statement) -> Result<()
     if header.event_type != statement.event.event_type() {
         return mismatch("type");
     }
-    if header.stream != statement.stream().name() {
+    if !statement.stream().has_name(&header.stream) {
         return mismatch("stream");
     }
     Ok(())

@@ -129,6 +129,18 @@ impl StreamId {
         }
     }
 
+    /// Whether `name` is this stream's name (without building the name: replay
+    /// checks it for every entry).
+    pub fn has_name(&self, name: &str) -> bool {
+        let (prefix, id) = match self {
+            StreamId::Party(id) => ("party/", id.as_str()),
+            StreamId::Agreement(id) => ("agreement/", id.as_str()),
+            StreamId::Claim(id) => ("claim/", id.as_str()),
+            StreamId::Ledger => return name == "ledger",
+        };
+        name.strip_prefix(prefix) == Some(id)
+    }
+
     /// Parses a stream name made by [`StreamId::name`].
     pub fn parse(name: &str) -> Result<Self, String> {
         if name == "ledger" {
@@ -176,6 +188,8 @@ mod tests {
             StreamId::Ledger,
         ] {
             assert_eq!(StreamId::parse(&stream.name()).unwrap(), stream);
+            assert!(stream.has_name(&stream.name()));
+            assert!(!stream.has_name("claim/other"));
         }
         assert!(StreamId::parse("what/x").is_err());
     }

@@ -418,24 +418,24 @@ impl Ledger {
         let leaf = header.encode();
         let hash = sha256(&leaf);
         check_copy(copy, &header, &hash, &payload)?;
-        self.stage_entry(
-            stage,
-            &header,
-            &leaf,
-            &payload,
-            hash,
-            redacted_leaf.is_some(),
-        )?;
         stage.redactions.extend(redaction);
         rules.apply(&statement);
-        Ok(Appended {
+        let appended = Appended {
             seq: header.seq,
             event_id: header.event_id,
-            stream: header.stream,
+            stream: header.stream.clone(),
             version: header.version,
             hash,
             duplicate: false,
-        })
+        };
+        let record = Record {
+            header,
+            hash,
+            statement,
+            redacted: redacted_leaf.is_some(),
+        };
+        self.stage_entry(stage, record, &leaf, &payload)?;
+        Ok(appended)
     }
 
     /// The ledger signs its operator's statements; a signature supplied
@@ -523,20 +523,20 @@ impl Ledger {
         })
     }
 
+    /// Stages an entry with its index keys and the Merkle nodes it completes.
     fn stage_entry(
         &self,
         stage: &mut Stage,
-        header: &Header,
+        record: Record,
         leaf: &[u8],
         payload: &[u8],
-        hash: Hash,
-        redacted: bool,
     ) -> Result<(), StoreError> {
+        let header = &record.header;
         let seq = header.seq;
         let seq_bytes = seq.to_be_bytes().to_vec();
         let mut value = Vec::with_capacity(leaf.len() + 1 + payload.len());
         value.extend_from_slice(leaf);
-        value.push(if redacted {
+        value.push(if record.redacted {
             keys::PAYLOAD_REDACTED
         } else {
             keys::PAYLOAD_ORIGINAL
@@ -549,10 +549,9 @@ impl Ledger {
             keys::occurred(header.occurred_at.micros(), seq).to_vec(),
             Vec::new(),
         );
-        let leaf_hash = armistice_merkle::leaf_hash(leaf);
         let nodes = armistice_merkle::nodes_to_store(
             seq - 1,
-            leaf_hash,
+            armistice_merkle::leaf_hash(leaf),
             &StagedNodes {
                 ledger: self,
                 stage,
@@ -563,23 +562,13 @@ impl Ledger {
             stage.nodes.insert((level, index), node);
             stage.put(keys::merkle(level, index).to_vec(), node.to_vec());
         }
-        let statement = decode_payload(header.schema, payload)
-            .map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
         stage.event_ids.insert(header.event_id, seq);
-        stage.records.insert(
-            seq,
-            Record {
-                header: header.clone(),
-                hash,
-                statement,
-                redacted,
-            },
-        );
         stage.head = Head {
             seq,
-            hash,
+            hash: record.hash,
             recorded_at: header.recorded_at,
         };
+        stage.records.insert(seq, record);
         Ok(())
     }
 
