@@ -392,3 +392,44 @@ fn concurrent_writers_lose_nothing_and_share_flushes() {
         }
     }
 }
+
+#[test]
+fn verify_names_the_entry_whose_index_key_or_tree_node_is_wrong() {
+    let (_dir, ledger) = new_ledger();
+    ledger.append(&subs(&[CLAIM]), &options()).unwrap();
+    let event_id = ledger.record(3).unwrap().header.event_id;
+    ledger
+        .tree()
+        .remove(armistice_store::keys::event_id(&event_id))
+        .unwrap();
+    let problems = ledger.verify().unwrap().problems;
+    assert_eq!(
+        problems[0].to_string(),
+        "seq 3: the event_id index lacks this entry"
+    );
+
+    let (_dir, ledger) = new_ledger();
+    let occurred = ledger.record(2).unwrap().header.occurred_at.micros();
+    ledger
+        .tree()
+        .remove(armistice_store::keys::occurred(occurred, 2))
+        .unwrap();
+    ledger
+        .tree()
+        .insert(armistice_store::keys::merkle(1, 1), vec![0; 32])
+        .unwrap();
+    let problems: Vec<String> = ledger
+        .verify()
+        .unwrap()
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        problems,
+        vec![
+            "seq 2: the occurred_at index lacks this entry".to_owned(),
+            "seq 4: stored Merkle node (1, 1) does not match the entries".to_owned(),
+        ]
+    );
+}
