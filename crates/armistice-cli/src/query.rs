@@ -55,6 +55,22 @@ pub fn project(ledger: &Ledger, view: View) -> anyhow::Result<Projection> {
     Ok(replay.finish())
 }
 
+/// Replays only what a question about one agreement needs (its parties,
+/// its stream, its claims' streams), found through the store's indexes.
+fn project_agreement(
+    ledger: &Ledger,
+    agreement: &AgreementId,
+    view: View,
+) -> anyhow::Result<Projection> {
+    let mut replay = Replay::new(view);
+    for record in ledger.agreement_records(agreement.as_str())? {
+        if replay.apply(&record).is_break() {
+            break;
+        }
+    }
+    Ok(replay.finish())
+}
+
 fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
@@ -73,7 +89,10 @@ pub fn status(global: &Global, args: &StatusArgs) -> anyhow::Result<()> {
         .map(|a| id("AGREEMENT", a, AgreementId::new))
         .transpose()?;
     let ledger = open(global)?;
-    let projection = project(&ledger, view)?;
+    let projection = match &agreement {
+        Some(agreement) => project_agreement(&ledger, agreement, view)?,
+        None => project(&ledger, view)?,
+    };
     let rows = projection.status(agreement.as_ref())?;
     if args.json {
         return print_json(&rows);
@@ -125,7 +144,10 @@ pub fn claims(global: &Global, args: &ClaimsArgs) -> anyhow::Result<()> {
             .transpose()?,
     };
     let ledger = open(global)?;
-    let projection = project(&ledger, view)?;
+    let projection = match &filter.agreement {
+        Some(agreement) => project_agreement(&ledger, agreement, view)?,
+        None => project(&ledger, view)?,
+    };
     if let Some(agreement) = &filter.agreement {
         projection.status(Some(agreement))?;
     }
@@ -232,9 +254,10 @@ pub fn timeline(global: &Global, args: &TimelineArgs) -> anyhow::Result<()> {
     let agreement = id("AGREEMENT", &args.agreement, AgreementId::new)?;
     let view = view_of(&args.when)?;
     let ledger = open(global)?;
+    let records = ledger.agreement_records(agreement.as_str())?;
     let mut story = StoryReplay::new(agreement, view);
-    for record in ledger.records(1, last_seq(&ledger, view)?) {
-        if story.apply(&record?).is_break() {
+    for record in &records {
+        if story.apply(record).is_break() {
             break;
         }
     }

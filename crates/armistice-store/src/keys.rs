@@ -10,6 +10,9 @@ pub const EVENT_ID: u8 = b'i';
 pub const STREAM: u8 = b's';
 /// `o` + occurred_at (order-preserving u64 BE) + seq (u64 BE) → empty.
 pub const OCCURRED: u8 = b'o';
+/// `a` + agreement id + 0x00 + seq (u64 BE) → empty: the allegations filed
+/// under an agreement, so a query about one agreement reads only its streams.
+pub const AGREEMENT_CLAIM: u8 = b'a';
 /// `m` + level (u8) + index (u64 BE) → 32-byte Merkle node hash.
 pub const MERKLE: u8 = b'm';
 /// `h` → the committed head: seq (u64 BE) || hash (32) || recorded_at (i64 BE).
@@ -51,6 +54,22 @@ pub fn stream_prefix(stream: &str) -> Vec<u8> {
 pub fn stream(stream: &str, version: u64) -> Vec<u8> {
     let mut key = stream_prefix(stream);
     key.extend_from_slice(&version.to_be_bytes());
+    key
+}
+
+/// Prefix of the allegations filed under `agreement`.
+pub fn agreement_claims_prefix(agreement: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(agreement.len() + 10);
+    key.push(AGREEMENT_CLAIM);
+    key.extend_from_slice(agreement.as_bytes());
+    key.push(0);
+    key
+}
+
+/// Key of the allegation at `seq` under `agreement`.
+pub fn agreement_claim(agreement: &str, seq: u64) -> Vec<u8> {
+    let mut key = agreement_claims_prefix(agreement);
+    key.extend_from_slice(&seq.to_be_bytes());
     key
 }
 

@@ -283,11 +283,15 @@ impl Ledger {
             .range(keys::entry(seq + 1)..=keys::entry(u64::MAX))
         {
             let (key, value) = item?;
-            batch.remove(key);
+            batch.remove(key.clone());
             removed += 1;
-            let Ok((header, _)) = Header::decode(&value) else {
+            let Ok(record) = decode_record(keys::tail_u64(&key).unwrap_or(0), &value) else {
                 continue;
             };
+            let header = record.header;
+            if let Event::ViolationAlleged(e) = &record.statement.event {
+                batch.remove(keys::agreement_claim(e.agreement.as_str(), header.seq));
+            }
             batch.remove(keys::event_id(&header.event_id).to_vec());
             batch.remove(keys::stream(&header.stream, header.version));
             batch.remove(keys::occurred(header.occurred_at.micros(), header.seq).to_vec());
@@ -549,6 +553,9 @@ impl Ledger {
             keys::occurred(header.occurred_at.micros(), seq).to_vec(),
             Vec::new(),
         );
+        if let Event::ViolationAlleged(e) = &record.statement.event {
+            stage.put(keys::agreement_claim(e.agreement.as_str(), seq), Vec::new());
+        }
         let nodes = armistice_merkle::nodes_to_store(
             seq - 1,
             armistice_merkle::leaf_hash(leaf),
@@ -592,6 +599,37 @@ impl Ledger {
             .into_iter()
             .filter(|seq| *seq <= head);
         seqs.map(|seq| self.read_record(seq)).collect()
+    }
+
+    /// Every committed entry a query about one agreement needs, in seq
+    /// order: the parties, the agreement's own stream, and the streams of
+    /// the claims filed under it. Reads those streams only, not the log.
+    pub fn agreement_records(&self, agreement: &str) -> Result<Vec<Record>, StoreError> {
+        let head = self.head().seq;
+        let mut seqs = Vec::new();
+        for item in self.tree.scan_prefix(
+            [keys::STREAM]
+                .iter()
+                .chain(b"party/")
+                .copied()
+                .collect::<Vec<u8>>(),
+        ) {
+            seqs.extend(keys::tail_u64(&item?.1));
+        }
+        seqs.extend(self.stream_seqs(&format!("agreement/{agreement}"))?);
+        for item in self
+            .tree
+            .scan_prefix(keys::agreement_claims_prefix(agreement))
+        {
+            let (key, _) = item?;
+            let seq = keys::tail_u64(&key).unwrap_or(0);
+            let header = self.record_header(seq)?;
+            seqs.extend(self.stream_seqs(&header.stream)?);
+        }
+        seqs.retain(|seq| *seq <= head);
+        seqs.sort_unstable();
+        seqs.dedup();
+        seqs.into_iter().map(|seq| self.read_record(seq)).collect()
     }
 
     /// The seqs of `stream`'s entries, committed or staged, in version order.

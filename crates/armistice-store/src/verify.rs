@@ -146,6 +146,8 @@ struct Verifier<'a> {
 
 /// What the index keys of one entry must hold.
 struct IndexFacts {
+    /// For an allegation, the hash of its agreement's id.
+    agreement: Option<u64>,
     event_id: [u8; 16],
     occurred_at: i64,
     stream: u64,
@@ -238,10 +240,15 @@ impl Verifier<'_> {
             }
         };
         let leaf = &value[..leaf_len];
-        if let Err(detail) = self.content(seq, &header, &value[leaf_len..]) {
-            self.problem(seq, detail);
-        }
+        let agreement = match self.content(seq, &header, &value[leaf_len..]) {
+            Ok(agreement) => agreement,
+            Err(detail) => {
+                self.problem(seq, detail);
+                None
+            }
+        };
         self.facts.push(IndexFacts {
+            agreement,
             event_id: *header.event_id.as_bytes(),
             occurred_at: header.occurred_at.micros(),
             stream: stream_hash(header.stream.as_bytes()),
@@ -256,7 +263,9 @@ impl Verifier<'_> {
         Ok(())
     }
 
-    fn content(&mut self, seq: u64, header: &Header, rest: &[u8]) -> Result<(), String> {
+    /// Checks an entry's content; returns, for an allegation, the hash of
+    /// its agreement's id (which the agreement index must hold).
+    fn content(&mut self, seq: u64, header: &Header, rest: &[u8]) -> Result<Option<u64>, String> {
         let head = self.report.head;
         if header.seq != seq {
             return Err(format!("its header says seq {}", header.seq));
@@ -286,7 +295,11 @@ impl Verifier<'_> {
         let redacted = rest.first() == Some(&keys::PAYLOAD_REDACTED);
         let statement = self.payload(header, rest)?;
         entry::check_header_matches(header, &statement)?;
-        self.signature(header, &statement, redacted)
+        self.signature(header, &statement, redacted)?;
+        Ok(match &statement.event {
+            Event::ViolationAlleged(e) => Some(stream_hash(e.agreement.as_str().as_bytes())),
+            _ => None,
+        })
     }
 
     fn payload(&mut self, header: &Header, rest: &[u8]) -> Result<Statement, String> {
@@ -408,6 +421,25 @@ impl Verifier<'_> {
             }
         }
         missing(&mut problems, &seen, "the stream index lacks this entry");
+        let mut seen: Vec<bool> = self.facts.iter().map(|f| f.agreement.is_none()).collect();
+        for item in tree.scan_prefix([keys::AGREEMENT_CLAIM]) {
+            let key = item?.0;
+            let agreement = &key[1..key.len().saturating_sub(9)];
+            match fact(keys::tail_u64(&key)) {
+                Some(i) if self.facts[i].agreement == Some(stream_hash(agreement)) && !seen[i] => {
+                    seen[i] = true
+                }
+                _ => problems.push((
+                    keys::tail_u64(&key).unwrap_or(0),
+                    "an agreement index key does not match its entry".to_owned(),
+                )),
+            }
+        }
+        missing(
+            &mut problems,
+            &seen,
+            "the agreement index lacks this allegation",
+        );
         let mut stored = 0usize;
         for item in tree.scan_prefix([keys::MERKLE]) {
             let (key, value) = item?;
@@ -455,6 +487,7 @@ impl Verifier<'_> {
         }
         self.index_scans()?;
         let known = [
+            keys::AGREEMENT_CLAIM,
             keys::ENTRY,
             keys::EVENT_ID,
             keys::STREAM,
