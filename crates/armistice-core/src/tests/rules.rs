@@ -160,7 +160,7 @@ fn rules_accept_and_reject_as_the_issue_says() {
                 .replace("2025-03-20T00:00:00Z", "2025-07-01T00:00:00Z"),
             Some("lies in the future"),
         ),
-        (&[], &SETUP[5], Some("claim `c1` already exists")),
+        (&[], SETUP[5], Some("claim `c1` already exists")),
     ];
     for (given, line, expect) in cases {
         check(given, line, *expect);
