@@ -108,7 +108,9 @@ pub fn verify(global: &Global, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     if let (true, Some(file)) = (problems.is_empty(), &args.against) {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read {}", file.display()))?;
-        match crate::trust::check_against(&ledger, &text) {
+        let signed = crate::trust::read_checkpoint(&ledger, &text)
+            .with_context(|| format!("--against {}", file.display()))?;
+        match crate::trust::check_against(&ledger, &signed) {
             Ok(size) => against = Some(size),
             Err(detail) => problems.push(format!("against {}: {detail}", file.display())),
         }

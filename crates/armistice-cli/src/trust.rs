@@ -3,7 +3,7 @@
 use crate::args::{CheckpointArgs, Global, Proof, ProveArgs};
 use crate::open::open;
 use anyhow::bail;
-use armistice_merkle::checkpoint::{key_id, parse_note};
+use armistice_merkle::checkpoint::{key_id, parse_note, SignedCheckpoint};
 use armistice_store::Ledger;
 use base64::Engine;
 use ed25519_dalek::VerifyingKey;
@@ -119,15 +119,20 @@ fn print_proof(value: &serde_json::Value, json: bool) {
     }
 }
 
-/// Checks a checkpoint note against this ledger: signed by its operator,
-/// and the ledger's tree at that size has the same root (it only grew).
-/// Returns the checkpoint's size.
-pub fn check_against(ledger: &Ledger, note: &str) -> Result<u64, String> {
-    let signed = parse_note(note).map_err(|e| format!("not a checkpoint note: {e}"))?;
-    let key = VerifyingKey::from_bytes(&ledger.operator_public_key()).map_err(|e| e.to_string())?;
+/// Reads a checkpoint note and checks that this ledger's operator signed
+/// it: anything else is not a checkpoint of this ledger (an input error).
+pub fn read_checkpoint(ledger: &Ledger, note: &str) -> anyhow::Result<SignedCheckpoint> {
+    let signed = parse_note(note).map_err(|e| anyhow::anyhow!("not a checkpoint note: {e}"))?;
+    let key = VerifyingKey::from_bytes(&ledger.operator_public_key())?;
     signed
         .verify(&ledger.origin(), &key)
-        .map_err(|e| format!("not signed by this ledger's operator: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("not a checkpoint signed by this ledger's operator: {e}"))?;
+    Ok(signed)
+}
+
+/// Checks a checkpoint of this ledger: its tree at that size must have the
+/// same root (the log only grew since). Returns the checkpoint's size.
+pub fn check_against(ledger: &Ledger, signed: &SignedCheckpoint) -> Result<u64, String> {
     let size = signed.checkpoint.size;
     let head = ledger.head().seq;
     if size > head {

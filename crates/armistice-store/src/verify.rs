@@ -194,6 +194,13 @@ impl Ledger {
                     expected,
                     format!("entry {expected} is missing (the next one stored is {seq})"),
                 );
+                // Keep the positions of later entries: stand-ins for the gap.
+                for missing in expected..seq.min(expected + PROBLEMS_MAX as u64) {
+                    verifier.placeholder(missing, &[]);
+                }
+                if seq > expected + PROBLEMS_MAX as u64 {
+                    return Ok(verifier.report);
+                }
             }
             verifier.entry(seq, &value)?;
             if verifier.report.problems.len() >= PROBLEMS_MAX {
@@ -223,6 +230,23 @@ fn missing(problems: &mut Vec<(u64, String)>, seen: &[bool], detail: &str) {
 }
 
 impl Verifier<'_> {
+    /// Keeps the bookkeeping aligned past an entry that cannot be read: its
+    /// bytes stand in for the leaf (so the stored tree nodes above it are
+    /// reported as not matching), and its index facts match nothing.
+    fn placeholder(&mut self, seq: u64, value: &[u8]) {
+        self.report.entries += u64::from(!value.is_empty());
+        self.facts.push(IndexFacts {
+            agreement: None,
+            event_id: [0; 16],
+            occurred_at: i64::MIN,
+            stream: 0,
+            version: 0,
+        });
+        self.merkle(seq, value);
+        self.report.head.seq = seq;
+        self.report.head.hash = sha256(value);
+    }
+
     fn problem(&mut self, seq: u64, detail: String) {
         self.report.problems.push(Problem { seq, detail });
     }
@@ -235,7 +259,7 @@ impl Verifier<'_> {
             Ok(decoded) => decoded,
             Err(e) => {
                 self.problem(seq, format!("the entry does not decode: {e}"));
-                self.report.head.seq = seq;
+                self.placeholder(seq, value);
                 return Ok(());
             }
         };
@@ -340,7 +364,6 @@ impl Verifier<'_> {
                 self.nodes.push(Vec::new());
             }
             self.nodes[level_index].push(hash);
-            debug_assert_eq!(self.nodes[level_index].len() as u64, index + 1);
             match self.frontier.last() {
                 Some(&(l, i, left)) if l == level && i + 1 == index => {
                     self.frontier.pop();
