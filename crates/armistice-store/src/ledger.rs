@@ -3,11 +3,11 @@
 
 use crate::error::StoreError;
 use crate::keys;
+use crate::tree::{Frontier, STORED_LEVEL_MIN};
 use armistice_core::entry::{self, decode_payload, encode_payload, sha256, Hash, Header, Record};
 use armistice_core::json::Submission;
 use armistice_core::rules::{referenced_streams, Clock, RuleState, Signature};
 use armistice_core::{Event, Rejection, Statement, StreamId, Timestamp};
-use armistice_merkle::NodeSource;
 use ed25519_dalek::SigningKey;
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
@@ -84,6 +84,8 @@ pub struct Ledger {
 
 struct Writer {
     rules: RuleState,
+    /// The right edge of the Merkle tree over the applied entries.
+    frontier: Frontier,
 }
 
 /// Group commit: appends apply their batches one after another, then share
@@ -153,6 +155,7 @@ impl Ledger {
             data_file,
             writer: Mutex::new(Writer {
                 rules: RuleState::default(),
+                frontier: Frontier::default(),
             }),
             durability: Mutex::new(Durability {
                 durable: head,
@@ -166,6 +169,12 @@ impl Ledger {
         if ledger.truncate_after(head.seq)? > 0 {
             ledger.sync()?;
         }
+        let frontier = ledger.load_frontier(head.seq)?;
+        ledger
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .frontier = frontier;
         Ok(ledger)
     }
 
@@ -265,10 +274,11 @@ impl Ledger {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let applied = self.lock_durability().applied;
+        let stage = Stage::new(applied, writer.frontier.clone());
         Session {
             ledger: self,
             writer,
-            stage: Stage::new(applied),
+            stage,
             committed: false,
         }
     }
@@ -556,18 +566,13 @@ impl Ledger {
         if let Event::ViolationAlleged(e) = &record.statement.event {
             stage.put(keys::agreement_claim(e.agreement.as_str(), seq), Vec::new());
         }
-        let nodes = armistice_merkle::nodes_to_store(
-            seq - 1,
-            armistice_merkle::leaf_hash(leaf),
-            &StagedNodes {
-                ledger: self,
-                stage,
-            },
-        )
-        .map_err(|e| StoreError::corrupt(seq, format!("Merkle tree: {e}")))?;
-        for (level, index, node) in nodes {
-            stage.nodes.insert((level, index), node);
-            stage.put(keys::merkle(level, index).to_vec(), node.to_vec());
+        for (level, index, node) in stage
+            .frontier
+            .push(seq - 1, armistice_merkle::leaf_hash(leaf))
+        {
+            if level >= STORED_LEVEL_MIN {
+                stage.put(keys::merkle(level, index).to_vec(), node.to_vec());
+            }
         }
         stage.event_ids.insert(header.event_id, seq);
         stage.head = Head {
@@ -836,6 +841,10 @@ fn lock_folder(path: &Path) -> Result<File, StoreError> {
 /// a dropped handle, shortly after the drop.
 const SLED_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// sled's page cache: bounded, so that memory follows the working set of
+/// a query rather than the size of the ledger.
+const SLED_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
 fn open_tree(path: &Path) -> Result<sled::Db, StoreError> {
     let deadline = std::time::Instant::now() + SLED_LOCK_GRACE;
     loop {
@@ -843,6 +852,7 @@ fn open_tree(path: &Path) -> Result<sled::Db, StoreError> {
         let opened = sled::Config::new()
             .path(path.join(SLED_DIR))
             .flush_every_ms(None)
+            .cache_capacity(SLED_CACHE_BYTES)
             .open();
         match opened {
             Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
@@ -914,9 +924,14 @@ impl Session<'_> {
         batch: &[Submission],
         options: &AppendOptions,
     ) -> Result<Vec<Appended>, StoreError> {
-        // The previous chunk goes to sled now (uncommitted), so that memory
-        // holds one chunk at a time; the last one lands with the commit.
-        self.apply_pending()?;
+        // The previous chunk goes to sled now (uncommitted) and is written
+        // out, so that memory holds one chunk at a time, not the session's
+        // dirty pages; the last chunk lands with the commit. (Entries past
+        // the head marker are removed at the next open if the commit never comes.)
+        if self.stage.writes > 0 {
+            self.apply_pending()?;
+            self.ledger.tree.flush()?;
+        }
         let mut appended = Vec::with_capacity(batch.len());
         for (index, submission) in batch.iter().enumerate() {
             match self.ledger.stage_one(
@@ -944,7 +959,6 @@ impl Session<'_> {
         }
         self.stage.event_ids.clear();
         self.stage.records.clear();
-        self.stage.nodes.clear();
         Ok(())
     }
 
@@ -978,6 +992,7 @@ impl Session<'_> {
         }
         self.apply_pending()?;
         self.committed = true;
+        self.writer.frontier = std::mem::take(&mut self.stage.frontier);
         self.ledger.lock_durability().applied = head;
         // Let the next writer stage while this batch waits for its flush.
         let ledger = self.ledger;
@@ -1081,14 +1096,14 @@ struct Stage {
     head: Head,
     event_ids: HashMap<Uuid, u64>,
     records: HashMap<u64, Record>,
-    nodes: HashMap<(u8, u64), Hash>,
+    frontier: Frontier,
     touched: BTreeSet<StreamId>,
     redactions: Vec<(u64, Vec<u8>)>,
     failed: bool,
 }
 
 impl Stage {
-    fn new(head: Head) -> Self {
+    fn new(head: Head, frontier: Frontier) -> Self {
         Stage {
             batch: sled::Batch::default(),
             writes: 0,
@@ -1098,7 +1113,7 @@ impl Stage {
             head,
             event_ids: HashMap::new(),
             records: HashMap::new(),
-            nodes: HashMap::new(),
+            frontier,
             touched: BTreeSet::new(),
         }
     }
@@ -1106,36 +1121,6 @@ impl Stage {
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.batch.insert(key, value);
         self.writes += 1;
-    }
-}
-
-/// Merkle nodes: those staged in this batch first, then the stored ones.
-struct StagedNodes<'a> {
-    ledger: &'a Ledger,
-    stage: &'a Stage,
-}
-
-impl NodeSource for StagedNodes<'_> {
-    type Error = StoreError;
-
-    fn node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
-        if let Some(hash) = self.stage.nodes.get(&(level, index)) {
-            return Ok(*hash);
-        }
-        self.ledger.stored_node(level, index)
-    }
-}
-
-impl Ledger {
-    /// A stored Merkle node (a complete subtree's hash).
-    pub fn stored_node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
-        let value = self.tree.get(keys::merkle(level, index))?;
-        let bytes = value.ok_or_else(|| {
-            StoreError::corrupt(0, format!("Merkle node ({level}, {index}) is missing"))
-        })?;
-        bytes.as_ref().try_into().map_err(|_| {
-            StoreError::corrupt(0, format!("Merkle node ({level}, {index}) is not 32 bytes"))
-        })
     }
 }
 

@@ -11,10 +11,12 @@
 mod error;
 pub mod keys;
 mod ledger;
+mod tree;
 mod trust;
 mod verify;
 
 pub use error::StoreError;
 pub use ledger::{decode_record, AppendOptions, Appended, Head, Ledger, Session, BATCH_EVENTS_MAX};
+pub use tree::STORED_LEVEL_MIN;
 pub use trust::InclusionProof;
 pub use verify::{Problem, SignatureStatus, Signatures, VerifyReport, PROBLEMS_MAX};

@@ -15,7 +15,7 @@ impl NodeSource for StoredNodes<'_> {
     type Error = StoreError;
 
     fn node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
-        self.0.stored_node(level, index)
+        self.0.node(level, index)
     }
 }
 
@@ -75,7 +75,7 @@ impl Ledger {
         Ok(InclusionProof {
             leaf_index: seq - 1,
             tree_size: size,
-            leaf_hash: self.stored_node(0, seq - 1)?,
+            leaf_hash: self.node(0, seq - 1)?,
             root_hash: armistice_merkle::root(size, &nodes).map_err(proof_error)?,
             path: armistice_merkle::inclusion_proof(seq - 1, size, &nodes).map_err(proof_error)?,
         })

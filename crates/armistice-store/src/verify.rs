@@ -5,6 +5,7 @@
 use crate::error::StoreError;
 use crate::keys;
 use crate::ledger::{Head, Ledger};
+use crate::tree::STORED_LEVEL_MIN;
 use armistice_core::entry::{self, decode_payload, sha256, Hash, Header};
 use armistice_core::{sign, Event, PartyId, Statement, Timestamp};
 use std::collections::HashMap;
@@ -359,11 +360,14 @@ impl Verifier<'_> {
         let mut node = (0u8, seq - 1, armistice_merkle::leaf_hash(leaf));
         loop {
             let (level, index, hash) = node;
-            let level_index = usize::from(level);
-            if self.nodes.len() <= level_index {
-                self.nodes.push(Vec::new());
+            // Only the stored levels are kept for the node scan.
+            if level >= STORED_LEVEL_MIN {
+                let level_index = usize::from(level);
+                while self.nodes.len() <= level_index {
+                    self.nodes.push(Vec::new());
+                }
+                self.nodes[level_index].push(hash);
             }
-            self.nodes[level_index].push(hash);
             match self.frontier.last() {
                 Some(&(l, i, left)) if l == level && i + 1 == index => {
                     self.frontier.pop();
@@ -469,7 +473,11 @@ impl Verifier<'_> {
             stored += 1;
             let level = usize::from(key.get(1).copied().unwrap_or(u8::MAX));
             let index = keys::tail_u64(&key).unwrap_or(u64::MAX) as usize;
-            let computed = self.nodes.get(level).and_then(|nodes| nodes.get(index));
+            let computed = self
+                .nodes
+                .get(level)
+                .and_then(|nodes| nodes.get(index))
+                .filter(|_| level >= usize::from(STORED_LEVEL_MIN));
             if computed.map(|h| h.as_slice()) != Some(value.as_ref()) {
                 let seq = (index as u64 + 1) << level.min(63);
                 problems.push((

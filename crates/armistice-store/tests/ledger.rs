@@ -409,14 +409,18 @@ fn verify_names_the_entry_whose_index_key_or_tree_node_is_wrong() {
     );
 
     let (_dir, ledger) = new_ledger();
+    ledger
+        .append(&as_subs(&claim_lines(0, 40)), &options())
+        .unwrap();
     let occurred = ledger.record(2).unwrap().header.occurred_at.micros();
     ledger
         .tree()
         .remove(armistice_store::keys::occurred(occurred, 2))
         .unwrap();
+    // Nodes are stored from level 4 up: (4, 1) covers entries 17 to 32.
     ledger
         .tree()
-        .insert(armistice_store::keys::merkle(1, 1), vec![0; 32])
+        .insert(armistice_store::keys::merkle(4, 1), vec![0; 32])
         .unwrap();
     let problems: Vec<String> = ledger
         .verify()
@@ -429,7 +433,56 @@ fn verify_names_the_entry_whose_index_key_or_tree_node_is_wrong() {
         problems,
         vec![
             "seq 2: the occurred_at index lacks this entry".to_owned(),
-            "seq 4: stored Merkle node (1, 1) does not match the entries".to_owned(),
+            "seq 32: stored Merkle node (4, 1) does not match the entries".to_owned(),
         ]
     );
+}
+
+#[test]
+fn proofs_from_the_stored_tree_match_a_tree_rebuilt_from_the_leaves() {
+    let (_dir, ledger) = new_ledger();
+    for chunk in 0..7 {
+        ledger
+            .append(
+                &as_subs(&claim_lines(chunk * 10, chunk * 10 + 10)),
+                &options(),
+            )
+            .unwrap();
+    }
+    let mut memory = armistice_merkle::MemoryTree::new();
+    for item in ledger.raw_entries(1, u64::MAX) {
+        let (_, value) = item.unwrap();
+        let (_, leaf_len) = armistice_core::Header::decode(&value).unwrap();
+        memory.push(&value[..leaf_len]);
+    }
+    let size = ledger.head().seq;
+    assert_eq!(size, 76);
+    for tree_size in 1..=size {
+        assert_eq!(
+            ledger.root(tree_size).unwrap(),
+            armistice_merkle::root(tree_size, &memory).unwrap()
+        );
+        for seq in [1, tree_size / 2 + 1, tree_size] {
+            let proof = ledger.inclusion_proof(seq, tree_size).unwrap();
+            assert_eq!(
+                proof.path,
+                armistice_merkle::inclusion_proof(seq - 1, tree_size, &memory).unwrap()
+            );
+        }
+        let consistency = ledger
+            .consistency_proof(tree_size.div_ceil(3), tree_size)
+            .unwrap();
+        assert_eq!(
+            consistency,
+            armistice_merkle::consistency_proof(tree_size.div_ceil(3), tree_size, &memory).unwrap()
+        );
+    }
+    // Reopening rebuilds the frontier from the stored nodes: appends go on extending the same tree.
+    let path = ledger.path().to_owned();
+    drop(ledger);
+    let ledger = Ledger::open(&path).unwrap();
+    ledger
+        .append(&as_subs(&claim_lines(100, 105)), &options())
+        .unwrap();
+    assert_eq!(ledger.verify().unwrap().problems, vec![]);
 }
