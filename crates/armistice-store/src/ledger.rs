@@ -711,6 +711,45 @@ impl Ledger {
         Ok(low)
     }
 
+    /// The seqs of the committed entries that occurred at or before `at`,
+    /// in seq order — read from the occurred_at index — when there are at
+    /// most `max` of them; `None` when there are more (reading the log in
+    /// order is then cheaper than fetching them one by one).
+    pub fn seqs_occurred_by(
+        &self,
+        at: Timestamp,
+        max: u64,
+    ) -> Result<Option<Vec<u64>>, StoreError> {
+        let head = self.head().seq;
+        let split = keys::occurred(at.micros(), u64::MAX);
+        let end = [keys::OCCURRED + 1];
+        // Count the entries after `at` first: few of them means many before.
+        let needed_after = head.saturating_sub(max);
+        let mut after = 0u64;
+        for item in self.tree.range(split.as_slice()..end.as_slice()) {
+            let key = item?.0;
+            if keys::tail_u64(&key).is_some_and(|seq| seq <= head) {
+                after += 1;
+                if after >= needed_after {
+                    break;
+                }
+            }
+        }
+        if after < needed_after {
+            return Ok(None);
+        }
+        let mut seqs = Vec::new();
+        for item in self
+            .tree
+            .range([keys::OCCURRED].as_slice()..=split.as_slice())
+        {
+            let key = item?.0;
+            seqs.extend(keys::tail_u64(&key).filter(|seq| *seq <= head));
+        }
+        seqs.sort_unstable();
+        Ok(Some(seqs))
+    }
+
     /// The header of entry `seq`, without decoding its payload.
     pub fn record_header(&self, seq: u64) -> Result<Header, StoreError> {
         let value = self
