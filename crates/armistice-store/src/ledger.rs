@@ -84,8 +84,21 @@ pub struct Ledger {
 
 struct Writer {
     rules: RuleState,
-    /// The right edge of the Merkle tree over the applied entries.
+    /// The right edge of the Merkle tree over the accepted entries.
     frontier: Frontier,
+    /// The newest accepted entry (durable or not); the next batch chains after it.
+    applied: Head,
+    /// Accepted batches not yet written to sled: the next flush writes them
+    /// all in one `apply_batch`, so that concurrent appends share it.
+    pending: Pending,
+}
+
+/// Accepted entries waiting for the next flush, and what lookups need of them.
+#[derive(Default)]
+struct Pending {
+    ops: Vec<(Vec<u8>, Vec<u8>)>,
+    event_ids: HashMap<Uuid, u64>,
+    records: HashMap<u64, Record>,
 }
 
 /// Group commit: appends apply their batches one after another, then share
@@ -95,8 +108,6 @@ struct Writer {
 struct Durability {
     /// The newest entry known durable: what readers see.
     durable: Head,
-    /// The newest entry applied to sled (durable or not); the next batch chains after it.
-    applied: Head,
     /// Whether a flush is under way.
     syncing: bool,
 }
@@ -156,10 +167,11 @@ impl Ledger {
             writer: Mutex::new(Writer {
                 rules: RuleState::default(),
                 frontier: Frontier::default(),
+                applied: head,
+                pending: Pending::default(),
             }),
             durability: Mutex::new(Durability {
                 durable: head,
-                applied: head,
                 syncing: false,
             }),
             durable_changed: Condvar::new(),
@@ -222,32 +234,71 @@ impl Ledger {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Waits until `target` is durable, leading a flush when none is under way.
+    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
+        // A panic while holding the lock can only come from an assertion;
+        // the session's drop has then removed what it wrote and made the
+        // rule state reload what it touched, so the state is sound.
+        self.writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits until `target` is durable, leading a flush when none is under
+    /// way: the leader writes every accepted batch waiting (one
+    /// `apply_batch`, with the head marker), then flushes and syncs once.
     fn make_durable(&self, target: Head) -> Result<(), StoreError> {
-        let mut durability = self.lock_durability();
         loop {
+            let mut durability = self.lock_durability();
             if durability.durable.seq >= target.seq {
                 return Ok(());
             }
             if durability.syncing {
-                durability = self
-                    .durable_changed
-                    .wait(durability)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                drop(
+                    self.durable_changed
+                        .wait(durability)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                );
                 continue;
             }
             durability.syncing = true;
-            let goal = durability.applied;
             drop(durability);
-            let synced = self.sync();
-            durability = self.lock_durability();
+            let written = {
+                let mut writer = self.lock_writer();
+                self.write_pending(&mut writer).map(|()| writer.applied)
+            };
+            let synced = written.and_then(|goal| self.sync().map(|()| goal));
+            let mut durability = self.lock_durability();
             durability.syncing = false;
-            if synced.is_ok() && goal.seq > durability.durable.seq {
-                durability.durable = goal;
+            if let Ok(goal) = &synced {
+                if goal.seq > durability.durable.seq {
+                    durability.durable = *goal;
+                }
             }
             self.durable_changed.notify_all();
             synced?;
         }
+    }
+
+    /// Writes the accepted batches waiting for a flush to sled, with the
+    /// head marker of the newest accepted entry.
+    fn write_pending(&self, writer: &mut Writer) -> Result<(), StoreError> {
+        if writer.pending.ops.is_empty() {
+            return Ok(());
+        }
+        let mut ops = std::mem::take(&mut writer.pending.ops);
+        ops.push((vec![keys::HEAD], encode_head(&writer.applied)));
+        self.apply_ops(ops)?;
+        writer.pending.event_ids.clear();
+        writer.pending.records.clear();
+        Ok(())
+    }
+
+    fn apply_ops(&self, ops: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (key, value) in ops {
+            batch.insert(key, value);
+        }
+        Ok(self.tree.apply_batch(batch)?)
     }
 
     /// Appends a batch: all of it lands, durably, or none of it does and the
@@ -266,15 +317,8 @@ impl Ledger {
     /// Starts a session for an append in several chunks (an import): other
     /// appends wait until it is committed or dropped.
     pub fn begin(&self) -> Session<'_> {
-        // A panic while holding the lock can only come from an assertion;
-        // the session's drop has then removed what it wrote and made the
-        // rule state reload what it touched, so the state is sound.
-        let writer = self
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let applied = self.lock_durability().applied;
-        let stage = Stage::new(applied, writer.frontier.clone());
+        let writer = self.lock_writer();
+        let stage = Stage::new(writer.applied, writer.frontier.clone());
         Session {
             ledger: self,
             writer,
@@ -333,7 +377,7 @@ impl Ledger {
 
     fn stage_one(
         &self,
-        rules: &mut RuleState,
+        writer: &mut Writer,
         stage: &mut Stage,
         submission: &Submission,
         options: &AppendOptions,
@@ -362,9 +406,10 @@ impl Ledger {
         if !submission.occurred_at_given {
             statement.occurred_at = recorded_at;
         }
-        if let Some(seq) = self.stored_seq(stage, &statement.event_id)? {
-            return self.duplicate(stage, seq, submission, &statement);
+        if let Some(seq) = self.stored_seq(writer, stage, &statement.event_id)? {
+            return self.duplicate(writer, stage, seq, submission, &statement);
         }
+        let rules = &mut writer.rules;
         let stream = statement.stream();
         for referenced in referenced_streams(&statement) {
             self.load_stream(rules, &referenced)?;
@@ -490,8 +535,17 @@ impl Ledger {
         }
     }
 
-    fn stored_seq(&self, stage: &Stage, event_id: &Uuid) -> Result<Option<u64>, StoreError> {
-        if let Some(seq) = stage.event_ids.get(event_id) {
+    fn stored_seq(
+        &self,
+        writer: &Writer,
+        stage: &Stage,
+        event_id: &Uuid,
+    ) -> Result<Option<u64>, StoreError> {
+        if let Some(seq) = stage
+            .event_ids
+            .get(event_id)
+            .or_else(|| writer.pending.event_ids.get(event_id))
+        {
             return Ok(Some(*seq));
         }
         Ok(self
@@ -503,12 +557,17 @@ impl Ledger {
 
     fn duplicate(
         &self,
+        writer: &Writer,
         stage: &Stage,
         seq: u64,
         submission: &Submission,
         statement: &Statement,
     ) -> Result<Appended, Staging> {
-        let stored = match stage.records.get(&seq) {
+        let stored = match stage
+            .records
+            .get(&seq)
+            .or_else(|| writer.pending.records.get(&seq))
+        {
             Some(record) => record.clone(),
             None => self.read_record(seq)?,
         };
@@ -806,6 +865,16 @@ impl Ledger {
             )
             .into());
         }
+        if e.target_seq > self.head().seq {
+            return Err(Rejection::field(
+                "target_seq",
+                format!(
+                    "entry {} is still being made durable; redact it once its append has returned",
+                    e.target_seq
+                ),
+            )
+            .into());
+        }
         if stage.redactions.iter().any(|(seq, _)| *seq == e.target_seq) {
             return Err(Rejection::field(
                 "target_seq",
@@ -963,22 +1032,25 @@ impl Session<'_> {
         batch: &[Submission],
         options: &AppendOptions,
     ) -> Result<Vec<Appended>, StoreError> {
-        // The previous chunk goes to sled now (uncommitted) and is written
-        // out, so that memory holds one chunk at a time, not the session's
-        // dirty pages; the last chunk lands with the commit. (Entries past
-        // the head marker are removed at the next open if the commit never comes.)
-        if self.stage.writes > 0 {
-            self.apply_pending()?;
+        // In a session of several chunks (an import), the previous chunk goes
+        // to sled now (uncommitted) and is written out, so that memory holds
+        // one chunk at a time; the last chunk lands with the commit. Entries
+        // past the head marker are removed at the next open if the commit
+        // never comes.
+        if !self.stage.ops.is_empty() {
+            self.ledger.write_pending(&mut self.writer)?;
+            self.ledger.apply_ops(std::mem::take(&mut self.stage.ops))?;
             self.ledger.tree.flush()?;
+            self.stage.direct = true;
+            self.stage.event_ids.clear();
+            self.stage.records.clear();
         }
         let mut appended = Vec::with_capacity(batch.len());
         for (index, submission) in batch.iter().enumerate() {
-            match self.ledger.stage_one(
-                &mut self.writer.rules,
-                &mut self.stage,
-                submission,
-                options,
-            ) {
+            match self
+                .ledger
+                .stage_one(&mut self.writer, &mut self.stage, submission, options)
+            {
                 Ok(one) => appended.push(one),
                 Err(Staging::Rejected(rejection)) => {
                     return Err(StoreError::rejected(index, rejection))
@@ -989,25 +1061,15 @@ impl Session<'_> {
         Ok(appended)
     }
 
-    fn apply_pending(&mut self) -> Result<(), StoreError> {
-        if self.stage.writes > 0 {
-            self.ledger
-                .tree
-                .apply_batch(std::mem::take(&mut self.stage.batch))?;
-            self.stage.writes = 0;
-        }
-        self.stage.event_ids.clear();
-        self.stage.records.clear();
-        Ok(())
-    }
-
     /// The head the session would commit.
     pub fn head(&self) -> Head {
         self.stage.head
     }
 
-    /// Makes everything staged visible and durable, in one atomic write
-    /// with the head marker (and any redactions), then `flush` + `fdatasync`.
+    /// Makes everything staged visible and durable: the batch joins the
+    /// accepted ones waiting for the next flush (a session of several
+    /// chunks writes its last chunk itself, with the head marker); the call
+    /// returns once a flush + `fdatasync` has covered it.
     pub fn commit(mut self) -> Result<Head, StoreError> {
         if self.stage.failed {
             return Err(StoreError::rejected(
@@ -1016,24 +1078,26 @@ impl Session<'_> {
             ));
         }
         let head = self.stage.head;
-        if head == self.stage.committed && self.stage.redactions.is_empty() {
-            // Nothing new (all duplicates): still wait until what they
-            // found is durable, since another writer may have just applied it.
-            self.committed = true;
-            let ledger = self.ledger;
-            drop(self);
-            ledger.make_durable(head)?;
-            return Ok(head);
+        if head != self.stage.committed || !self.stage.redactions.is_empty() {
+            for (seq, value) in std::mem::take(&mut self.stage.redactions) {
+                self.stage.put(keys::entry(seq).to_vec(), value);
+            }
+            if self.stage.direct {
+                self.stage.put(vec![keys::HEAD], encode_head(&head));
+                self.ledger.apply_ops(std::mem::take(&mut self.stage.ops))?;
+            } else {
+                let pending = &mut self.writer.pending;
+                pending.ops.append(&mut self.stage.ops);
+                pending.event_ids.extend(self.stage.event_ids.drain());
+                pending.records.extend(self.stage.records.drain());
+            }
+            self.writer.frontier = std::mem::take(&mut self.stage.frontier);
+            self.writer.applied = head;
         }
-        self.stage.put(vec![keys::HEAD], encode_head(&head));
-        for (seq, value) in std::mem::take(&mut self.stage.redactions) {
-            self.stage.put(keys::entry(seq).to_vec(), value);
-        }
-        self.apply_pending()?;
         self.committed = true;
-        self.writer.frontier = std::mem::take(&mut self.stage.frontier);
-        self.ledger.lock_durability().applied = head;
-        // Let the next writer stage while this batch waits for its flush.
+        // Let the next writer stage while this batch waits for its flush;
+        // with nothing new (all duplicates), still wait until what they
+        // found is durable.
         let ledger = self.ledger;
         drop(self);
         ledger.make_durable(head)?;
@@ -1046,7 +1110,10 @@ impl Drop for Session<'_> {
         if self.committed || self.stage.head == self.stage.committed {
             return;
         }
-        // Best effort: what is left is removed again by the next open.
+        // Other writers' accepted batches go to sled first, so that the
+        // streams forgotten below reload with them. Best effort: what is
+        // left of this session is removed again by the next open.
+        let _ = self.ledger.write_pending(&mut self.writer);
         let _ = self.ledger.truncate_after(self.stage.committed.seq);
         for stream in &self.stage.touched {
             self.writer.rules.forget(stream);
@@ -1129,8 +1196,9 @@ fn check_copy(
 /// A session's writes: the chunk not yet applied to sled, and what the
 /// whole session changes.
 struct Stage {
-    batch: sled::Batch,
-    writes: usize,
+    ops: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Whether earlier chunks of this session were written to sled already.
+    direct: bool,
     committed: Head,
     head: Head,
     event_ids: HashMap<Uuid, u64>,
@@ -1144,8 +1212,8 @@ struct Stage {
 impl Stage {
     fn new(head: Head, frontier: Frontier) -> Self {
         Stage {
-            batch: sled::Batch::default(),
-            writes: 0,
+            ops: Vec::new(),
+            direct: false,
             committed: head,
             redactions: Vec::new(),
             failed: false,
@@ -1158,8 +1226,7 @@ impl Stage {
     }
 
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        self.batch.insert(key, value);
-        self.writes += 1;
+        self.ops.push((key, value));
     }
 }
 

@@ -486,3 +486,40 @@ fn proofs_from_the_stored_tree_match_a_tree_rebuilt_from_the_leaves() {
         .unwrap();
     assert_eq!(ledger.verify().unwrap().problems, vec![]);
 }
+
+#[test]
+fn concurrent_writers_with_rejections_and_duplicates_stay_consistent() {
+    let (_dir, ledger) = new_ledger();
+    let shared_id = Uuid::now_v7();
+    let shared = CLAIM.replace(
+        r#""claim":"c1""#,
+        &format!(r#""claim":"shared","event_id":"{shared_id}""#),
+    );
+    std::thread::scope(|scope| {
+        for w in 0..6 {
+            let (ledger, shared) = (&ledger, &shared);
+            scope.spawn(move || {
+                for i in 0..10 {
+                    let own = CLAIM.replace(r#""claim":"c1""#, &format!(r#""claim":"w{w}-{i}""#));
+                    ledger.append(&subs(&[&own]), &options()).unwrap();
+                    // Every writer submits the same statement: one entry, the rest duplicates.
+                    ledger.append(&subs(&[shared]), &options()).unwrap();
+                    // An answer to a claim that does not exist fails alone.
+                    let bad = format!(
+                        r#"{{"type":"allegation_responded","by":"RU","claim":"none-{w}-{i}","response":"denied","statement":"no"}}"#
+                    );
+                    let answer = format!(
+                        r#"{{"type":"allegation_responded","by":"RU","claim":"w{w}-{i}","response":"denied","statement":"no"}}"#
+                    );
+                    assert!(ledger.append(&subs(&[&answer, &bad]), &options()).is_err());
+                    ledger.append(&subs(&[&answer]), &options()).unwrap();
+                }
+            });
+        }
+    });
+    let report = ledger.verify().unwrap();
+    assert_eq!(report.problems, vec![]);
+    assert_eq!(report.entries, 6 + 6 * 10 * 2 + 1);
+    assert_eq!(ledger.stream_records("claim/shared").unwrap().len(), 1);
+    assert_eq!(ledger.stream_records("claim/w3-7").unwrap().len(), 2);
+}
