@@ -27,8 +27,8 @@ pub fn project_counting(ledger: &Ledger, view: View) -> anyhow::Result<(Projecti
     let mut replay = Replay::new(view);
     let mut read = 0;
     // Like `armistice`: entries that occurred by `--at` through the index
-    // when they are under a third of the log.
-    if let Some(seqs) = ledger.seqs_occurred_by(view.at, last / 3)? {
+    // when they are under half of the log.
+    if let Some(seqs) = ledger.seqs_occurred_by(view.at, last / 2)? {
         for seq in seqs.into_iter().take_while(|seq| *seq <= last) {
             read += 1;
             if replay.apply(&ledger.record(seq)?).is_break() {
