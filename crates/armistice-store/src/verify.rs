@@ -185,30 +185,19 @@ impl Ledger {
             facts: Vec::new(),
             nodes: Vec::new(),
         };
-        // Every stored entry, committed or not: an entry past the head marker is itself a problem.
-        for item in self.tree().range(keys::entry(0)..=keys::entry(u64::MAX)) {
-            let (key, value) = item?;
-            let seq = keys::tail_u64(&key).unwrap_or(0);
-            let expected = verifier.report.head.seq + 1;
-            if seq != expected {
-                verifier.problem(
-                    expected,
-                    format!("entry {expected} is missing (the next one stored is {seq})"),
-                );
-                // Keep the positions of later entries: stand-ins for the gap.
-                for missing in expected..seq.min(expected + PROBLEMS_MAX as u64) {
-                    verifier.placeholder(missing, &[]);
-                }
-                if seq > expected + PROBLEMS_MAX as u64 {
-                    return Ok(verifier.report);
-                }
-            }
-            verifier.entry(seq, &value)?;
-            if verifier.report.problems.len() >= PROBLEMS_MAX {
-                return Ok(verifier.report);
-            }
+        let scanned = std::thread::scope(|scope| {
+            // The indexes are read on the other core while this one checks the entries.
+            let indexes = scope.spawn(|| read_index_keys(self.tree()));
+            let entries = verifier.entries();
+            let indexes = indexes
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            entries.and(indexes)
+        })?;
+        if verifier.report.problems.len() >= PROBLEMS_MAX {
+            return Ok(verifier.report);
         }
-        verifier.whole_ledger()?;
+        verifier.whole_ledger(scanned)?;
         // First bad seq first; problems of the ledger as a whole last.
         verifier
             .report
@@ -216,6 +205,59 @@ impl Ledger {
             .sort_by_key(|p| (p.seq == 0, p.seq));
         Ok(verifier.report)
     }
+}
+
+/// The index keys as stored, in compact form, read by one sequential scan each.
+#[derive(Default)]
+struct IndexKeys {
+    event_ids: Vec<(Option<[u8; 16]>, Option<u64>)>,
+    occurred: Vec<(Option<u64>, Option<u64>)>,
+    streams: Vec<(u64, Option<u64>, Option<u64>)>,
+    agreements: Vec<(u64, Option<u64>)>,
+    merkle: Vec<(usize, usize, Option<Hash>)>,
+}
+
+/// Reads every index key (runs beside the entry pass, on another core).
+fn read_index_keys(tree: &sled::Db) -> Result<IndexKeys, StoreError> {
+    let mut out = IndexKeys::default();
+    for item in tree.scan_prefix([keys::EVENT_ID]) {
+        let (key, value) = item?;
+        out.event_ids.push((
+            key.get(1..).and_then(|b| b.try_into().ok()),
+            keys::tail_u64(&value),
+        ));
+    }
+    for item in tree.scan_prefix([keys::OCCURRED]) {
+        let key = item?.0;
+        let occurred = key
+            .get(1..9)
+            .and_then(|b| b.try_into().ok())
+            .map(|b| u64::from_be_bytes(b) ^ (1 << 63));
+        out.occurred.push((occurred, keys::tail_u64(&key)));
+    }
+    for item in tree.scan_prefix([keys::STREAM]) {
+        let (key, value) = item?;
+        let stream = &key[1..key.len().saturating_sub(9)];
+        out.streams.push((
+            stream_hash(stream),
+            keys::tail_u64(&key),
+            keys::tail_u64(&value),
+        ));
+    }
+    for item in tree.scan_prefix([keys::AGREEMENT_CLAIM]) {
+        let key = item?.0;
+        let agreement = &key[1..key.len().saturating_sub(9)];
+        out.agreements
+            .push((stream_hash(agreement), keys::tail_u64(&key)));
+    }
+    for item in tree.scan_prefix([keys::MERKLE]) {
+        let (key, value) = item?;
+        let level = usize::from(key.get(1).copied().unwrap_or(u8::MAX));
+        let index = keys::tail_u64(&key).unwrap_or(u64::MAX) as usize;
+        out.merkle
+            .push((level, index, value.as_ref().try_into().ok()));
+    }
+    Ok(out)
 }
 
 /// Reports the entries no index key pointed at.
@@ -231,6 +273,38 @@ fn missing(problems: &mut Vec<(u64, String)>, seen: &[bool], detail: &str) {
 }
 
 impl Verifier<'_> {
+    /// Checks every stored entry, committed or not (an entry past the head
+    /// marker is itself a problem), until the problems reach the limit.
+    fn entries(&mut self) -> Result<(), StoreError> {
+        for item in self
+            .ledger
+            .tree()
+            .range(keys::entry(0)..=keys::entry(u64::MAX))
+        {
+            let (key, value) = item?;
+            let seq = keys::tail_u64(&key).unwrap_or(0);
+            let expected = self.report.head.seq + 1;
+            if seq != expected {
+                self.problem(
+                    expected,
+                    format!("entry {expected} is missing (the next one stored is {seq})"),
+                );
+                // Keep the positions of later entries: stand-ins for the gap.
+                for missing in expected..seq.min(expected + PROBLEMS_MAX as u64) {
+                    self.placeholder(missing, &[]);
+                }
+                if seq > expected + PROBLEMS_MAX as u64 {
+                    return Ok(());
+                }
+            }
+            self.entry(seq, &value)?;
+            if self.report.problems.len() >= PROBLEMS_MAX {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
     /// Keeps the bookkeeping aligned past an entry that cannot be read: its
     /// bytes stand in for the leaf (so the stored tree nodes above it are
     /// reported as not matching), and its index facts match nothing.
@@ -385,100 +459,94 @@ impl Verifier<'_> {
         }
     }
 
-    /// Scans each index once, in key order: every key must point at an
-    /// entry that says the same, and every entry must be pointed at once.
-    fn index_scans(&mut self) -> Result<(), StoreError> {
-        let tree = self.ledger.tree();
+    /// Checks each index, read in one sequential scan (by another thread,
+    /// while this one checked the entries): every key must point at an entry
+    /// that says the same, and every entry must be pointed at once.
+    fn index_scans(&mut self, scanned: IndexKeys) -> Result<(), StoreError> {
         let len = self.facts.len();
         let fact = |seq: Option<u64>| {
             seq.filter(|s| *s >= 1 && *s as usize <= len)
                 .map(|s| s as usize - 1)
         };
         let mut problems = Vec::new();
-        let mut seen = vec![false; len];
-        for item in tree.scan_prefix([keys::EVENT_ID]) {
-            let (key, value) = item?;
-            match fact(keys::tail_u64(&value)) {
-                Some(i) if key[1..] == self.facts[i].event_id && !seen[i] => seen[i] = true,
+        let mut check = |seen: &mut Vec<bool>,
+                         seq: Option<u64>,
+                         matches: &dyn Fn(&IndexFacts) -> bool,
+                         what: &str| {
+            match fact(seq) {
+                Some(i) if matches(&self.facts[i]) && !seen[i] => seen[i] = true,
                 _ => problems.push((
-                    keys::tail_u64(&value).unwrap_or(0),
-                    "an event_id index key does not match its entry".to_owned(),
+                    seq.unwrap_or(0),
+                    format!("{what} index key does not match its entry"),
                 )),
             }
+        };
+        let mut seen_ids = vec![false; len];
+        for (id, seq) in &scanned.event_ids {
+            check(
+                &mut seen_ids,
+                *seq,
+                &|f| Some(f.event_id) == *id,
+                "an event_id",
+            );
         }
-        missing(&mut problems, &seen, "the event_id index lacks this entry");
-        let mut seen = vec![false; len];
-        for item in tree.scan_prefix([keys::OCCURRED]) {
-            let key = item?.0;
-            let occurred = key
-                .get(1..9)
-                .and_then(|b| b.try_into().ok())
-                .map(|b| u64::from_be_bytes(b) ^ (1 << 63));
-            match fact(keys::tail_u64(&key)) {
-                Some(i) if occurred == Some(self.facts[i].occurred_at as u64) && !seen[i] => {
-                    seen[i] = true
-                }
-                _ => problems.push((
-                    keys::tail_u64(&key).unwrap_or(0),
-                    "an occurred_at index key does not match its entry".to_owned(),
-                )),
-            }
+        let mut seen_occurred = vec![false; len];
+        for (occurred, seq) in &scanned.occurred {
+            check(
+                &mut seen_occurred,
+                *seq,
+                &|f| Some(f.occurred_at as u64) == *occurred,
+                "an occurred_at",
+            );
+        }
+        let mut seen_streams = vec![false; len];
+        for (stream, version, seq) in &scanned.streams {
+            check(
+                &mut seen_streams,
+                *seq,
+                &|f| f.stream == *stream && Some(f.version) == *version,
+                "a stream",
+            );
+        }
+        let mut seen_agreements: Vec<bool> =
+            self.facts.iter().map(|f| f.agreement.is_none()).collect();
+        for (agreement, seq) in &scanned.agreements {
+            check(
+                &mut seen_agreements,
+                *seq,
+                &|f| f.agreement == Some(*agreement),
+                "an agreement",
+            );
         }
         missing(
             &mut problems,
-            &seen,
+            &seen_ids,
+            "the event_id index lacks this entry",
+        );
+        missing(
+            &mut problems,
+            &seen_occurred,
             "the occurred_at index lacks this entry",
         );
-        let mut seen = vec![false; len];
-        for item in tree.scan_prefix([keys::STREAM]) {
-            let (key, value) = item?;
-            let stream = &key[1..key.len().saturating_sub(9)];
-            match fact(keys::tail_u64(&value)) {
-                Some(i)
-                    if self.facts[i].stream == stream_hash(stream)
-                        && keys::tail_u64(&key) == Some(self.facts[i].version)
-                        && !seen[i] =>
-                {
-                    seen[i] = true
-                }
-                _ => problems.push((
-                    keys::tail_u64(&value).unwrap_or(0),
-                    "a stream index key does not match its entry".to_owned(),
-                )),
-            }
-        }
-        missing(&mut problems, &seen, "the stream index lacks this entry");
-        let mut seen: Vec<bool> = self.facts.iter().map(|f| f.agreement.is_none()).collect();
-        for item in tree.scan_prefix([keys::AGREEMENT_CLAIM]) {
-            let key = item?.0;
-            let agreement = &key[1..key.len().saturating_sub(9)];
-            match fact(keys::tail_u64(&key)) {
-                Some(i) if self.facts[i].agreement == Some(stream_hash(agreement)) && !seen[i] => {
-                    seen[i] = true
-                }
-                _ => problems.push((
-                    keys::tail_u64(&key).unwrap_or(0),
-                    "an agreement index key does not match its entry".to_owned(),
-                )),
-            }
-        }
         missing(
             &mut problems,
-            &seen,
+            &seen_streams,
+            "the stream index lacks this entry",
+        );
+        missing(
+            &mut problems,
+            &seen_agreements,
             "the agreement index lacks this allegation",
         );
-        let mut stored = 0usize;
-        for item in tree.scan_prefix([keys::MERKLE]) {
-            let (key, value) = item?;
-            stored += 1;
-            let level = usize::from(key.get(1).copied().unwrap_or(u8::MAX));
-            let index = keys::tail_u64(&key).unwrap_or(u64::MAX) as usize;
+        let stored = scanned.merkle.len();
+        for (level, index, value) in &scanned.merkle {
+            let (level, index) = (*level, *index);
             let computed = self
                 .nodes
                 .get(level)
                 .and_then(|nodes| nodes.get(index))
                 .filter(|_| level >= usize::from(STORED_LEVEL_MIN));
-            if computed.map(|h| h.as_slice()) != Some(value.as_ref()) {
+            if computed.is_none() || computed != value.as_ref() {
                 let seq = (index as u64 + 1) << level.min(63);
                 problems.push((
                     seq.min(len as u64),
@@ -503,7 +571,7 @@ impl Verifier<'_> {
 
     /// What no single entry covers: the head marker, key counts, stray
     /// keys, the operator key, extra sled trees and the checkpoints.
-    fn whole_ledger(&mut self) -> Result<(), StoreError> {
+    fn whole_ledger(&mut self, scanned: IndexKeys) -> Result<(), StoreError> {
         let tree = self.ledger.tree();
         let head = self.report.head;
         if self.ledger.head() != head {
@@ -516,7 +584,7 @@ impl Verifier<'_> {
                 ),
             );
         }
-        self.index_scans()?;
+        self.index_scans(scanned)?;
         let known = [
             keys::AGREEMENT_CLAIM,
             keys::ENTRY,
