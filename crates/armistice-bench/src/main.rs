@@ -276,7 +276,7 @@ fn method(
         ),
         "row 1/2 baselines write records of the mean size of the entries Armistice appended, on the same filesystem; row 2a syncs once per observed batch (events / flush rounds)".to_owned(),
         "row 3 times only session.append + commit (generation of each chunk excluded); SQLite rows are prepared in memory before timing; the hash chain is computed in the client".to_owned(),
-        "row 5: `status --at T` = replay with known_at = end (all entries read) then status(None); `claims --known-at K` = binary search for the last seq recorded by K, replay to there, claims(all); SQL answers the same (claim state by Armistice's precedence) with the same binary search on seq; ratio = SQL time / Armistice time".to_owned(),
+        "row 5: `status --at T` = the entries that occurred by T (through the occurred_at index when they are under half of the log, else all of it), replayed, then status(None); `claims --known-at K` = binary search for the last seq recorded by K, replay to there, claims(all); SQL answers the same (claim state by Armistice's precedence) with the same binary search on seq; ratio = SQL time / Armistice time".to_owned(),
         "row 6: SHA-256 baseline hashes each stored entry's bytes separately, in one thread".to_owned(),
         "parties have no signing keys: only operator statements (registrations) carry signatures".to_owned(),
     ]
