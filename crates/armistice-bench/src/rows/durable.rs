@@ -5,10 +5,8 @@
 use crate::gen::{self, Generator, Plan, Rng};
 use crate::table::{Compare, Line, LineSpec, Samples};
 use crate::{raw, sqlite, Sizes};
-use anyhow::Context;
 use armistice_core::json::Submission;
 use armistice_store::{AppendOptions, Ledger};
-use ed25519_dalek::SigningKey;
 use std::path::Path;
 use std::sync::Barrier;
 use std::time::Instant;
@@ -20,10 +18,7 @@ pub fn ledger_with_setup(
     seed: u64,
     events: u64,
 ) -> anyhow::Result<(Ledger, Generator)> {
-    let key = SigningKey::from_bytes(&Rng::new(seed ^ 0x6b65_7973).bytes32());
-    let mut ledger = Ledger::create(path, &key.verifying_key().to_bytes())
-        .with_context(|| format!("creating a ledger at {}", path.display()))?;
-    ledger.attach_operator_key(key)?;
+    let ledger = super::create_ledger(path, seed)?;
     let plan = Plan {
         events,
         backfill: false,

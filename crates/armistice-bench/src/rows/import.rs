@@ -4,14 +4,13 @@
 //! and SQLite with 1,000 inserts per transaction.
 
 use crate::child::{peak_rss_kib, PhaseOutput};
-use crate::gen::{self, Generator, Plan, Rng};
+use crate::gen::{self, Generator, Plan};
 use crate::table::{Compare, Line, LineSpec, Samples};
 use crate::{raw, sqlite};
 use anyhow::Context;
 use armistice_core::entry::{decode_payload, Header};
 use armistice_core::event::{Event, Finding, Response};
 use armistice_store::{AppendOptions, Ledger};
-use ed25519_dalek::SigningKey;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -24,10 +23,7 @@ pub const BASELINE_BATCH_RECORDS: usize = 1_000;
 /// into a new ledger at `path`. Only the appends and the commit are timed;
 /// generating each chunk is not.
 pub fn import_phase(path: &Path, events: u64, seed: u64) -> anyhow::Result<PhaseOutput> {
-    let key = SigningKey::from_bytes(&Rng::new(seed ^ 0x6b65_7973).bytes32());
-    let mut ledger = Ledger::create(path, &key.verifying_key().to_bytes())
-        .with_context(|| format!("creating a ledger at {}", path.display()))?;
-    ledger.attach_operator_key(key)?;
+    let ledger = super::create_ledger(path, seed)?;
     let plan = Plan {
         events,
         backfill: true,
