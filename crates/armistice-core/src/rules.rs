@@ -13,6 +13,10 @@ use crate::sign;
 use crate::time::Timestamp;
 use std::collections::{HashMap, HashSet};
 
+/// Most violations one aggregate claim may count: sums over every claim of
+/// a ledger then stay far from overflowing.
+pub const COUNT_MAX: u64 = 1_000_000_000;
+
 /// What the rules need to know of a registered party.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PartyState {
@@ -472,6 +476,15 @@ impl RuleState {
         }
         if e.count == 0 {
             return Err(Rejection::field("count", "must be at least 1"));
+        }
+        if e.count > COUNT_MAX {
+            return Err(Rejection::field(
+                "count",
+                format!(
+                    "{} is more than {COUNT_MAX} violations in one claim",
+                    e.count
+                ),
+            ));
         }
         if let Some(until) = e.incident_until {
             if until < e.incident_at {

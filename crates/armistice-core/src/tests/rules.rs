@@ -161,6 +161,11 @@ fn rules_accept_and_reject_as_the_issue_says() {
             Some("lies in the future"),
         ),
         (&[], SETUP[5], Some("claim `c1` already exists")),
+        (
+            &[],
+            &SETUP[5].replace(r#""claim":"c1""#, r#""claim":"c2","count":1000000001"#),
+            Some("more than 1000000000 violations"),
+        ),
     ];
     for (given, line, expect) in cases {
         check(given, line, *expect);
