@@ -10,7 +10,10 @@
 use crate::claims::ClaimProgress;
 use armistice_core::event::{AgreementProposed, Category, Event, Role, Scope, ViolationAlleged};
 use armistice_core::{AgreementId, ClaimId, PartyId, Record, Timestamp};
-use std::collections::{BTreeMap, HashMap};
+// FxHash: the ids are short strings the ledger validated, not attacker-chosen
+// keys of a long-lived server map, and SipHash was a visible share of replay.
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
 /// The order in which "latest" is decided: `occurred_at`, ties broken by `seq`.
@@ -206,9 +209,9 @@ impl Replay {
             last_seq: 0,
             parties: BTreeMap::new(),
             agreements: Vec::new(),
-            agreement_index: HashMap::new(),
+            agreement_index: HashMap::default(),
             claims: Vec::new(),
-            claim_index: HashMap::new(),
+            claim_index: HashMap::default(),
         }
     }
 
