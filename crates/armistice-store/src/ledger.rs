@@ -285,18 +285,27 @@ impl Ledger {
         if writer.pending.ops.is_empty() {
             return Ok(());
         }
-        let mut ops = std::mem::take(&mut writer.pending.ops);
-        ops.push((vec![keys::HEAD], encode_head(&writer.applied)));
-        self.apply_ops(ops)?;
+        // `apply_batch` is atomic: when it fails, nothing was written and the
+        // batches stay waiting for the next flush to try again.
+        writer
+            .pending
+            .ops
+            .push((vec![keys::HEAD], encode_head(&writer.applied)));
+        let written = self.apply_ops(&writer.pending.ops);
+        if written.is_err() {
+            writer.pending.ops.pop();
+            return written;
+        }
+        writer.pending.ops.clear();
         writer.pending.event_ids.clear();
         writer.pending.records.clear();
         Ok(())
     }
 
-    fn apply_ops(&self, ops: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), StoreError> {
+    fn apply_ops(&self, ops: &[(Vec<u8>, Vec<u8>)]) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         for (key, value) in ops {
-            batch.insert(key, value);
+            batch.insert(key.as_slice(), value.as_slice());
         }
         Ok(self.tree.apply_batch(batch)?)
     }
@@ -1040,7 +1049,8 @@ impl Session<'_> {
         // never comes.
         if !self.stage.ops.is_empty() {
             self.ledger.write_pending(&mut self.writer)?;
-            self.ledger.apply_ops(std::mem::take(&mut self.stage.ops))?;
+            self.ledger
+                .apply_ops(&std::mem::take(&mut self.stage.ops))?;
             self.ledger.tree.flush()?;
             self.stage.direct = true;
             self.stage.event_ids.clear();
@@ -1085,7 +1095,8 @@ impl Session<'_> {
             }
             if self.stage.direct {
                 self.stage.put(vec![keys::HEAD], encode_head(&head));
-                self.ledger.apply_ops(std::mem::take(&mut self.stage.ops))?;
+                self.ledger
+                    .apply_ops(&std::mem::take(&mut self.stage.ops))?;
             } else {
                 let pending = &mut self.writer.pending;
                 pending.ops.append(&mut self.stage.ops);
