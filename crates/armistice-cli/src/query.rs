@@ -63,7 +63,7 @@ pub fn project(ledger: &Ledger, view: View) -> anyhow::Result<Projection> {
         }
         return Ok(replay.finish());
     }
-    for record in ledger.records(1, last) {
+    for record in ledger.records_ahead(1, last) {
         if replay.apply(&record?).is_break() {
             break;
         }

@@ -11,12 +11,14 @@
 mod error;
 pub mod keys;
 mod ledger;
+mod stream;
 mod tree;
 mod trust;
 mod verify;
 
 pub use error::StoreError;
 pub use ledger::{decode_record, AppendOptions, Appended, Head, Ledger, Session, BATCH_EVENTS_MAX};
+pub use stream::RecordStream;
 pub use tree::STORED_LEVEL_MIN;
 pub use trust::InclusionProof;
 pub use verify::{Problem, SignatureStatus, Signatures, VerifyReport, PROBLEMS_MAX};

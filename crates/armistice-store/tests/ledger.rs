@@ -523,3 +523,41 @@ fn concurrent_writers_with_rejections_and_duplicates_stay_consistent() {
     assert_eq!(ledger.stream_records("claim/shared").unwrap().len(), 1);
     assert_eq!(ledger.stream_records("claim/w3-7").unwrap().len(), 2);
 }
+
+#[test]
+fn records_decoded_ahead_are_the_records_in_order() {
+    let (_dir, ledger) = new_ledger();
+    ledger
+        .append(&as_subs(&claim_lines(0, 1500)), &options())
+        .unwrap();
+    let direct: Vec<_> = ledger.records(1, u64::MAX).map(Result::unwrap).collect();
+    let ahead: Vec<_> = ledger
+        .records_ahead(1, u64::MAX)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(ahead, direct);
+    let middle: Vec<u64> = ledger
+        .records_ahead(700, 1200)
+        .map(|r| r.unwrap().header.seq)
+        .collect();
+    assert_eq!(middle, (700..=1200).collect::<Vec<_>>());
+    assert_eq!(ledger.records_ahead(9, 3).count(), 0);
+    // A reader that stops early lets the decoding thread go.
+    let first: Vec<_> = ledger.records_ahead(1, u64::MAX).take(3).collect();
+    assert_eq!(first.len(), 3);
+    // A damaged entry is an error in the stream, where it stands.
+    let mut value = ledger
+        .tree()
+        .get(armistice_store::keys::entry(600))
+        .unwrap()
+        .unwrap()
+        .to_vec();
+    value[0] = 99;
+    ledger
+        .tree()
+        .insert(armistice_store::keys::entry(600), value)
+        .unwrap();
+    let items: Vec<_> = ledger.records_ahead(1, u64::MAX).collect();
+    assert_eq!(items.len(), 600);
+    assert!(items[599].is_err());
+}

@@ -37,7 +37,7 @@ pub fn project_counting(ledger: &Ledger, view: View) -> anyhow::Result<(Projecti
         }
         return Ok((replay.finish(), read));
     }
-    for record in ledger.records(1, last) {
+    for record in ledger.records_ahead(1, last) {
         read += 1;
         if replay.apply(&record?).is_break() {
             break;
