@@ -112,10 +112,11 @@ struct Durability {
     syncing: bool,
 }
 
-/// An append in progress: chunks of events written to sled but not yet
-/// committed. Readers see none of it until [`Session::commit`] writes the
-/// head marker; dropping the session uncommitted removes what it wrote, and
-/// a crash before the commit leaves entries that the next open removes.
+/// An append in progress, holding the writer lock: chunks of events
+/// validated and staged but not yet committed. Readers see none of it until
+/// [`Session::commit`] has made it durable; dropping the session uncommitted
+/// removes whatever it wrote, and a crash before the commit leaves entries
+/// past the head marker, which the next open removes.
 pub struct Session<'a> {
     ledger: &'a Ledger,
     writer: MutexGuard<'a, Writer>,

@@ -1,8 +1,9 @@
 //! The append-only, sled-backed Armistice log.
 //!
 //! One sled tree holds the entries and, under other key prefixes, their
-//! indexes and Merkle nodes; each append writes all of them in one atomic
-//! batch, then makes it durable (`flush` + `fdatasync`) before returning.
+//! indexes and Merkle nodes; an entry and everything that indexes it land
+//! in one atomic batch (concurrent appends share that batch and its
+//! `flush` + `fdatasync`), and an append returns only once it is durable.
 //! Nothing here updates or deletes an entry, except redaction, which swaps
 //! a payload for its redacted reading copy and keeps the header (and so
 //! every hash and proof) as it was.
