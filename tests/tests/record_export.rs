@@ -271,3 +271,41 @@ fn same_event_id_with_other_content_is_rejected() {
     assert!(stderr.contains("event_id"), "{stderr}");
     assert_eq!(ledger.snapshot(), before);
 }
+
+#[test]
+fn import_shows_progress_on_a_terminal_and_is_quiet_when_piped() {
+    let ledger = Ledger::new();
+    let mut lines = String::from(common::WORLD);
+    for i in 0..200 {
+        lines.push_str(&common::claim_line(&format!("p{i}")));
+        lines.push('\n');
+    }
+    let file = ledger.file("events.jsonl", &lines);
+    let piped = ledger.run(&["import", &file.to_string_lossy()]);
+    assert!(piped.status.success(), "{}", common::describe(&piped));
+    assert!(
+        piped.stderr.is_empty(),
+        "piped import printed progress: {}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+
+    // Under a terminal (`script` gives the command a pseudo-terminal) the bar shows events/s and ETA.
+    let other = Ledger::new();
+    let command = format!(
+        "{} --ledger {} import {}",
+        common::binary().display(),
+        other.path().display(),
+        file.display()
+    );
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("run script(1)");
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{screen}");
+    assert!(
+        screen.contains("events/s") && screen.contains("ETA"),
+        "no progress on a terminal: {screen}"
+    );
+    assert!(screen.contains("imported 208 events"), "{screen}");
+}

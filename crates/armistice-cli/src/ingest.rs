@@ -253,9 +253,11 @@ fn progress_bar(file: &str) -> ProgressBar {
         Some(total) => ProgressBar::new(total),
         None => ProgressBar::new_spinner(),
     };
-    let template = "{spinner} {pos}/{len} events  {per_sec}  ETA {eta}  {wide_bar}";
+    let template = "{spinner} {pos}/{len} events  {rate}  ETA {eta}  {wide_bar}";
     if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style);
+        bar.set_style(style.with_key("rate", |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+            let _ = write!(out, "{:.0} events/s", state.per_sec());
+        }));
     }
     bar
 }
