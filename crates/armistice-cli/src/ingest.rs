@@ -255,9 +255,12 @@ fn progress_bar(file: &str) -> ProgressBar {
     };
     let template = "{spinner} {pos}/{len} events  {rate}  ETA {eta}  {wide_bar}";
     if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.with_key("rate", |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
-            let _ = write!(out, "{:.0} events/s", state.per_sec());
-        }));
+        bar.set_style(style.with_key(
+            "rate",
+            |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                let _ = write!(out, "{:.0} events/s", state.per_sec());
+            },
+        ));
     }
     bar
 }
