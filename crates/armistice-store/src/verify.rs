@@ -282,8 +282,19 @@ impl Verifier<'_> {
             .range(keys::entry(0)..=keys::entry(u64::MAX))
         {
             let (key, value) = item?;
-            let seq = keys::tail_u64(&key).unwrap_or(0);
             let expected = self.report.head.seq + 1;
+            // Only `e` + a big-endian seq from 1 is an entry key; anything else
+            // in the range (a seq 0, a longer key) was put there by hand.
+            let seq = match keys::tail_u64(&key) {
+                Some(seq) if key.len() == keys::entry(0).len() && seq >= expected => seq,
+                _ => {
+                    self.problem(
+                        0,
+                        format!("a stray key {key:?} is stored among the entries"),
+                    );
+                    continue;
+                }
+            };
             if seq != expected {
                 self.problem(
                     expected,

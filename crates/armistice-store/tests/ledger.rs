@@ -561,3 +561,26 @@ fn records_decoded_ahead_are_the_records_in_order() {
     assert_eq!(items.len(), 600);
     assert!(items[599].is_err());
 }
+
+#[test]
+fn verify_reports_stray_entry_keys_instead_of_panicking() {
+    let (_dir, ledger) = new_ledger();
+    let value = ledger
+        .tree()
+        .get(armistice_store::keys::entry(2))
+        .unwrap()
+        .unwrap();
+    ledger
+        .tree()
+        .insert(armistice_store::keys::entry(0), value.clone())
+        .unwrap();
+    let mut long_key = armistice_store::keys::entry(3).to_vec();
+    long_key.push(0);
+    ledger.tree().insert(long_key, value).unwrap();
+    let problems = ledger.verify().unwrap().problems;
+    let stray = problems
+        .iter()
+        .filter(|p| p.detail.contains("stray key"))
+        .count();
+    assert_eq!(stray, 2, "{problems:?}");
+}
