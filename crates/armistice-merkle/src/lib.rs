@@ -34,6 +34,7 @@
 //! ```
 
 pub mod checkpoint;
+pub mod note;
 mod hash;
 mod memory;
 mod tree;

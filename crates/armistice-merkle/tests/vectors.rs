@@ -12,26 +12,6 @@ use common::{consistency_vectors, hash, hashes, inclusion_vectors, num, standard
 use ed25519_dalek::{Signer as _, SigningKey};
 
 #[test]
-fn shared_vectors_match_crate_copy() {
-    // CI checks out `shared/` beside the repository clone, like /work/shared here.
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/rfc6962-vectors.json"
-    );
-    let shared = std::fs::read_to_string(path).unwrap_or_else(|e| {
-        panic!(
-            "shared test vectors missing at {path} ({e}); shared/ must sit beside the repository"
-        )
-    });
-    let shared: serde_json::Value = serde_json::from_str(&shared).expect("shared vectors JSON");
-    assert_eq!(
-        shared,
-        vectors(),
-        "tests/data copy differs from {path}; re-copy it"
-    );
-}
-
-#[test]
 fn hasher_vectors() {
     let v = vectors();
     let want: Vec<Hash> = v["hasher_vectors"]["vectors"]

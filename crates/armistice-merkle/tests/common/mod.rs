@@ -1,7 +1,7 @@
 //! Shared test helpers: the RFC 6962 vector file and small conversions.
 //!
-//! `data/rfc6962-vectors.json` is a verbatim copy of the project's
-//! `shared/testdata/rfc6962-vectors.json`, whose vectors come from
+//! `data/rfc6962-vectors.json` is kept in the repository (no test reads
+//! outside it); its vectors come from
 //! google/certificate-transparency (cpp/merkletree/merkle_tree_test.cc),
 //! transparency-dev/merkle (rfc6962/rfc6962_test.go, proof/verify_test.go,
 //! testonly/reference_test.go, testonly/constants.go, testdata/) and RFC 8032 §7.1.
