@@ -1,12 +1,21 @@
 //! The stored entry: a fixed binary header (the Merkle leaf, which the hash
-//! chain covers) followed by the payload (the bincode statement).
+//! chain covers) followed by the body: the committed payload and the
+//! disclosures of its redactable fields (see [`crate::disclose`]).
 //!
-//! The payload enters the chain only through its SHA-256 in the header, so
-//! removing the payload bytes (redaction) leaves every hash and proof intact.
+//! The payload enters the chain only through its SHA-256 in the header, and
+//! the payload holds only digests of the redactable fields, so deleting a
+//! disclosure (redaction) leaves every hash, proof and signature intact.
 //! The layout is documented byte by byte in `docs/FORMAT.md`.
+//!
+//! Two schemas are read: 2, written today, and 1, the format before
+//! selective disclosure (its payload is the whole statement, and a redaction
+//! replaced it with a reading copy bound to nothing). Entries are never
+//! rewritten; schema 1 entries keep their bytes and are read as they are.
 
+use crate::disclose::{self, CommittedPayload, Disclosure, Field};
 use crate::event::{EventType, Statement};
 use crate::ids::PartyId;
+use crate::json::LINE_BYTES_MAX;
 use crate::time::Timestamp;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -15,11 +24,22 @@ use uuid::Uuid;
 pub type Hash = [u8; 32];
 
 /// The version of the header layout and payload encoding written today.
-pub const SCHEMA_VERSION: u8 = 1;
+pub const SCHEMA_VERSION: u8 = 2;
 
-/// Largest payload accepted, in bytes (an event with a long description and
-/// many evidence items stays far below it; sled keeps values this small inline).
-pub const PAYLOAD_BYTES_MAX: usize = 64 * 1024;
+/// The schema before selective disclosure, still read.
+pub const SCHEMA_V1: u8 = 1;
+
+/// Largest stored body (payload and disclosures) of one entry, in bytes. A
+/// JSON line is at most [`LINE_BYTES_MAX`]; its binary form is smaller
+/// except for the digests and salts of its redactable fields, which this
+/// margin covers, so every line within the line limit fits.
+pub const ENTRY_BODY_BYTES_MAX: usize = LINE_BYTES_MAX + 16 * 1024;
+
+/// Entries of schema 1 stored a marker byte after the leaf: the payload that
+/// follows is the original.
+pub const V1_PAYLOAD_ORIGINAL: u8 = 0;
+/// Schema 1: what follows the marker is a redacted reading copy.
+pub const V1_PAYLOAD_REDACTED: u8 = 1;
 
 const FLAG_BACKFILLED: u8 = 0b01;
 const FLAG_SIGNED: u8 = 0b10;
@@ -62,8 +82,8 @@ pub struct Header {
 /// Why stored bytes could not be read back.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
-    /// The bytes end before the header does.
-    #[error("entry header truncated at byte {0}")]
+    /// The bytes end before the header or body does.
+    #[error("entry truncated at byte {0}")]
     Truncated(usize),
     /// A schema this program does not know.
     #[error("unknown schema version {0}")]
@@ -114,7 +134,7 @@ impl Header {
     pub fn decode(bytes: &[u8]) -> Result<(Header, usize), DecodeError> {
         let mut r = Reader { bytes, at: 0 };
         let schema = r.byte()?;
-        if schema != SCHEMA_VERSION {
+        if schema != SCHEMA_VERSION && schema != SCHEMA_V1 {
             return Err(DecodeError::UnknownSchema(schema));
         }
         let flags = r.byte()?;
@@ -122,7 +142,9 @@ impl Header {
             return Err(DecodeError::UnknownFlags(flags));
         }
         let code = r.byte()?;
-        let event_type = EventType::from_code(code).ok_or(DecodeError::UnknownEventType(code))?;
+        let event_type = EventType::from_code(code)
+            .filter(|t| schema != SCHEMA_V1 || *t <= EventType::EntryRedacted)
+            .ok_or(DecodeError::UnknownEventType(code))?;
         let seq = u64::from_be_bytes(r.array()?);
         let recorded_at = Timestamp(i64::from_be_bytes(r.array()?));
         let occurred_at = Timestamp(i64::from_be_bytes(r.array()?));
@@ -206,21 +228,17 @@ pub fn sha256(bytes: &[u8]) -> Hash {
     Sha256::digest(bytes).into()
 }
 
-/// The payload bytes of a statement: bincode 2, standard configuration
-/// (little-endian varints), fields in declaration order.
-pub fn encode_payload(statement: &Statement) -> Vec<u8> {
+/// The payload bytes of a schema 1 statement: bincode 2, standard
+/// configuration (little-endian varints), fields in declaration order.
+pub fn encode_payload_v1(statement: &Statement) -> Vec<u8> {
     // Encoding into a Vec cannot fail: every type is plain data with no
     // custom serializer that errors in non-human-readable form.
     bincode::serde::encode_to_vec(statement, bincode::config::standard())
         .unwrap_or_else(|e| unreachable!("encoding a statement failed: {e}"))
 }
 
-/// Decodes payload bytes written with `schema`.
-pub fn decode_payload(schema: u8, bytes: &[u8]) -> Result<Statement, DecodeError> {
-    if schema != SCHEMA_VERSION {
-        return Err(DecodeError::UnknownSchema(schema));
-    }
-    let (statement, used): (Statement, usize) =
+fn decode_exact<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    let (value, used): (T, usize) =
         bincode::serde::decode_from_slice(bytes, bincode::config::standard())
             .map_err(|e| DecodeError::Payload(e.to_string()))?;
     if used != bytes.len() {
@@ -229,11 +247,29 @@ pub fn decode_payload(schema: u8, bytes: &[u8]) -> Result<Statement, DecodeError
             bytes.len() - used
         )));
     }
+    Ok(value)
+}
+
+/// Decodes a schema 1 payload (the whole statement).
+pub fn decode_payload_v1(bytes: &[u8]) -> Result<Statement, DecodeError> {
+    let statement: Statement = decode_exact(bytes)?;
+    if statement.event.event_type() > EventType::EntryRedacted {
+        return Err(DecodeError::Payload(
+            "an event type that schema 1 does not have".into(),
+        ));
+    }
     Ok(statement)
 }
 
+/// Decodes a schema 2 payload and checks that it is canonical.
+pub fn decode_payload_v2(bytes: &[u8]) -> Result<CommittedPayload, DecodeError> {
+    let payload: CommittedPayload = decode_exact(bytes)?;
+    disclose::check_canonical(&payload).map_err(|e| DecodeError::Payload(e.to_string()))?;
+    Ok(payload)
+}
+
 /// Checks that a decoded header and statement say the same things (the
-/// header repeats what readers need when the payload is redacted).
+/// header repeats what readers need of an entry at a glance).
 pub fn check_header_matches(header: &Header, statement: &Statement) -> Result<(), String> {
     let mismatch = |what: &str| Err(format!("header and payload disagree on {what}"));
     if header.event_id != statement.event_id {
@@ -254,6 +290,36 @@ pub fn check_header_matches(header: &Header, statement: &Statement) -> Result<()
     Ok(())
 }
 
+/// How much of an entry was redacted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Redaction {
+    /// Nothing: every field is disclosed.
+    #[default]
+    None,
+    /// These fields' disclosures were deleted (schema 2); their digests
+    /// remain, so the rest of the entry and its signature still verify.
+    Fields(Vec<Field>),
+    /// Schema 1: the payload was replaced by a reading copy, which nothing
+    /// binds; its digest and signature can no longer be checked.
+    Legacy,
+}
+
+impl Redaction {
+    /// Whether anything was redacted.
+    pub fn is_redacted(&self) -> bool {
+        *self != Redaction::None
+    }
+
+    /// The redacted fields' names, for output (`["*"]` for a schema 1 redaction).
+    pub fn field_names(&self) -> Vec<&'static str> {
+        match self {
+            Redaction::None => Vec::new(),
+            Redaction::Fields(fields) => fields.iter().map(|f| f.name()).collect(),
+            Redaction::Legacy => vec!["*"],
+        }
+    }
+}
+
 /// A stored entry as readers see it: its header, hash and statement.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record {
@@ -261,12 +327,166 @@ pub struct Record {
     pub header: Header,
     /// SHA-256 of the leaf: the entry's hash.
     pub hash: Hash,
-    /// The statement. For a redacted entry, the copy kept for reading, with
-    /// the redacted free-text fields blanked (see `redacted`).
+    /// The statement as readers see it: redacted fields read `[redacted]`
+    /// (see `redaction`).
     pub statement: Statement,
-    /// Whether the payload was redacted: `statement` is then not covered by
-    /// `header.payload_sha256` and its free-text fields may be blank.
-    pub redacted: bool,
+    /// What was redacted.
+    pub redaction: Redaction,
+}
+
+/// An entry's stored bytes, split: the leaf and the body.
+#[derive(Clone, Copy, Debug)]
+pub struct StoredEntry<'a> {
+    /// The decoded leaf.
+    pub header: &'a Header,
+    /// The leaf's bytes.
+    pub leaf: &'a [u8],
+    /// What follows the leaf.
+    pub body: Body<'a>,
+}
+
+/// The body of a stored entry, by schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body<'a> {
+    /// Schema 1: the statement's payload, or its redacted reading copy.
+    V1 {
+        /// Whether `payload` is the redacted reading copy.
+        redacted: bool,
+        /// The bincode statement.
+        payload: &'a [u8],
+    },
+    /// Schema 2: the committed payload and the disclosures.
+    V2 {
+        /// The committed payload (its SHA-256 is in the leaf).
+        payload: &'a [u8],
+        /// The disclosures (bincode list).
+        disclosures: &'a [u8],
+    },
+}
+
+/// An entry's bytes split into header, leaf and body.
+pub struct SplitEntry<'a> {
+    /// The decoded header.
+    pub header: Header,
+    /// The leaf bytes.
+    pub leaf: &'a [u8],
+    /// The body.
+    pub body: Body<'a>,
+}
+
+/// The stored bytes of a schema 2 entry: `leaf || payload length (u32 BE) || payload || disclosures`.
+pub fn encode_entry(leaf: &[u8], payload: &[u8], disclosures: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(leaf.len() + 4 + payload.len() + disclosures.len());
+    out.extend_from_slice(leaf);
+    // The payload is bounded by ENTRY_BODY_BYTES_MAX, far below u32::MAX.
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(payload);
+    out.extend_from_slice(disclosures);
+    out
+}
+
+/// Splits an entry's stored bytes (either schema) without decoding the body.
+pub fn split_entry(bytes: &[u8]) -> Result<SplitEntry<'_>, DecodeError> {
+    let (header, leaf_len) = Header::decode(bytes)?;
+    let (leaf, rest) = bytes.split_at(leaf_len);
+    let body = match header.schema {
+        SCHEMA_V1 => {
+            let (marker, payload) = rest.split_first().ok_or(DecodeError::Truncated(bytes.len()))?;
+            let redacted = match *marker {
+                V1_PAYLOAD_ORIGINAL => false,
+                V1_PAYLOAD_REDACTED => true,
+                other => return Err(DecodeError::Payload(format!("unknown payload marker {other}"))),
+            };
+            Body::V1 { redacted, payload }
+        }
+        _ => {
+            let (len, rest) = rest
+                .split_first_chunk::<4>()
+                .ok_or(DecodeError::Truncated(bytes.len()))?;
+            let len = u32::from_be_bytes(*len) as usize;
+            if len > rest.len() {
+                return Err(DecodeError::Truncated(bytes.len()));
+            }
+            let (payload, disclosures) = rest.split_at(len);
+            Body::V2 {
+                payload,
+                disclosures,
+            }
+        }
+    };
+    Ok(SplitEntry { header, leaf, body })
+}
+
+impl SplitEntry<'_> {
+    /// SHA-256 of the leaf: the entry's hash.
+    pub fn hash(&self) -> Hash {
+        sha256(self.leaf)
+    }
+
+    /// The payload's bytes and whether they are the original ones (what the
+    /// leaf's digest and the signature cover): false for a schema 1 reading copy.
+    pub fn payload(&self) -> (&[u8], bool) {
+        match self.body {
+            Body::V1 { redacted, payload } => (payload, !redacted),
+            Body::V2 { payload, .. } => (payload, true),
+        }
+    }
+
+    /// Decodes the body into the record readers see, checking that the header
+    /// agrees with it and that every disclosure matches its digest.
+    pub fn record(&self) -> Result<Record, DecodeError> {
+        let (statement, redaction) = match self.body {
+            Body::V1 { redacted, payload } => {
+                let statement = decode_payload_v1(payload)?;
+                let redaction = if redacted { Redaction::Legacy } else { Redaction::None };
+                (statement, redaction)
+            }
+            Body::V2 {
+                payload,
+                disclosures,
+            } => {
+                let payload = decode_payload_v2(payload)?;
+                let disclosures = disclose::decode_disclosures(disclosures)
+                    .map_err(|e| DecodeError::Payload(format!("disclosures: {e}")))?;
+                let (statement, redacted) = disclose::reveal(&payload, &disclosures)
+                    .map_err(|e| DecodeError::Payload(e.to_string()))?;
+                let redaction = if redacted.is_empty() {
+                    Redaction::None
+                } else {
+                    Redaction::Fields(redacted)
+                };
+                (statement, redaction)
+            }
+        };
+        check_header_matches(&self.header, &statement).map_err(DecodeError::Payload)?;
+        Ok(Record {
+            header: self.header.clone(),
+            hash: self.hash(),
+            statement,
+            redaction,
+        })
+    }
+
+    /// The committed payload and disclosures (schema 2 only).
+    pub fn committed(&self) -> Result<Option<(CommittedPayload, Vec<Disclosure>)>, DecodeError> {
+        match self.body {
+            Body::V1 { .. } => Ok(None),
+            Body::V2 {
+                payload,
+                disclosures,
+            } => {
+                let payload = decode_payload_v2(payload)?;
+                let disclosures = disclose::decode_disclosures(disclosures)
+                    .map_err(|e| DecodeError::Payload(format!("disclosures: {e}")))?;
+                Ok(Some((payload, disclosures)))
+            }
+        }
+    }
+}
+
+/// Decodes an entry's stored bytes into a record.
+pub fn decode_entry(bytes: &[u8]) -> Result<Record, DecodeError> {
+    split_entry(bytes)?.record()
 }
 
 #[cfg(test)]

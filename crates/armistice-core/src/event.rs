@@ -57,12 +57,17 @@ pub enum Event {
     AllegationAssessed(AllegationAssessed),
     /// The claimant withdraws the claim.
     AllegationRetracted(AllegationRetracted),
-    /// The operator removes an earlier entry's payload, keeping its digest.
+    /// The operator removes disclosures of an earlier entry, keeping their digests.
     EntryRedacted(EntryRedacted),
+    /// The operator replaces a party's lost or compromised key, after verifying out of band.
+    PartyKeyReplaced(PartyKeyReplaced),
+    /// The operator's key is replaced (signed by the current one); later
+    /// checkpoints are signed by the new key.
+    OperatorKeyRotated(OperatorKeyRotated),
 }
 
 /// Every event type, in stored order, with its JSON name.
-pub const EVENT_TYPES: [(EventType, &str); 15] = [
+pub const EVENT_TYPES: [(EventType, &str); 17] = [
     (EventType::PartyRegistered, "party_registered"),
     (EventType::PartyKeyRotated, "party_key_rotated"),
     (EventType::AgreementProposed, "agreement_proposed"),
@@ -81,6 +86,8 @@ pub const EVENT_TYPES: [(EventType, &str); 15] = [
     (EventType::AllegationAssessed, "allegation_assessed"),
     (EventType::AllegationRetracted, "allegation_retracted"),
     (EventType::EntryRedacted, "entry_redacted"),
+    (EventType::PartyKeyReplaced, "party_key_replaced"),
+    (EventType::OperatorKeyRotated, "operator_key_rotated"),
 ];
 
 /// An event's type without its fields; its `u8` code is stored in the entry header.
@@ -103,6 +110,8 @@ pub enum EventType {
     AllegationAssessed = 13,
     AllegationRetracted = 14,
     EntryRedacted = 15,
+    PartyKeyReplaced = 16,
+    OperatorKeyRotated = 17,
 }
 
 impl EventType {
@@ -156,9 +165,37 @@ pub struct PartyKeyRotated {
     pub public_key: PublicKeyHex,
 }
 
-/// An Ed25519 public key, 64 hex characters in JSON, 32 bytes stored.
+/// An Ed25519 public key, 32 bytes stored. JSON carries it as 64 hex
+/// characters (the form `export` prints) or as a signed-note verifier key
+/// (`<name>+<key id>+<base64>`, the form `keygen` prints); a secret key is
+/// refused, saying so.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PublicKeyHex(pub [u8; 32]);
+
+/// Reads a public key from JSON text: 64 hex characters or a signed-note
+/// verifier key.
+pub fn parse_public_key(text: &str) -> Result<[u8; 32], String> {
+    if text.starts_with("PRIVATE+KEY+") {
+        return Err("this is a secret key (PRIVATE+KEY+…); give the public key (`armistice keygen` prints it, and writes it to FILE.pub)".into());
+    }
+    if text.len() == 64 {
+        return parse_hex_array::<32>(text);
+    }
+    let mut parts = text.splitn(3, '+');
+    let (Some(_name), Some(_id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!("`{text}` is neither 64 hex characters nor a verifier key <name>+<key id>+<base64>"));
+    };
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .map_err(|_| format!("the key part of `{text}` is not base64"))?;
+    match bytes.split_first() {
+        Some((1, rest)) => rest
+            .try_into()
+            .map_err(|_| format!("`{text}` does not hold a 32-byte Ed25519 key")),
+        _ => Err(format!("`{text}` is not an Ed25519 verifier key")),
+    }
+}
 
 impl Serialize for PublicKeyHex {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -174,7 +211,7 @@ impl<'de> Deserialize<'de> for PublicKeyHex {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         if d.is_human_readable() {
             let text = String::deserialize(d)?;
-            parse_hex_array::<32>(&text)
+            parse_public_key(&text)
                 .map(PublicKeyHex)
                 .map_err(serde::de::Error::custom)
         } else {
@@ -527,18 +564,41 @@ pub struct AllegationRetracted {
     pub reason: String,
 }
 
-/// `entry_redacted`: the payload of entry `target_seq` is removed, its digest kept.
+/// `entry_redacted`: the disclosures of the listed fields of entry
+/// `target_seq` are deleted; their digests stay, so the entry still verifies.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EntryRedacted {
-    /// The seq of the entry whose payload is removed.
+    /// The seq of the entry redacted.
     pub target_seq: u64,
     /// Why (e.g. a witness's name).
     pub reason: String,
-    /// The free-text fields blanked in the copy kept for reading (`description`,
-    /// `location.name`, `evidence`, …); empty means every free-text field.
+    /// The redactable fields removed (`description`, `location`, `evidence`, …):
+    /// at least one. (Entries of format 1 also stored an empty list, meaning all.)
     #[serde(default)]
     pub fields: Vec<String>,
+}
+
+/// `party_key_replaced`: the operator replaces `party`'s key after
+/// verifying the party out of band (a lost or compromised key).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartyKeyReplaced {
+    /// The party whose key is replaced.
+    pub party: PartyId,
+    /// Its new Ed25519 public key.
+    pub public_key: PublicKeyHex,
+    /// Why, and how the party was verified.
+    pub reason: String,
+}
+
+/// `operator_key_rotated`: the operator's new key, signed by the current one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorKeyRotated {
+    /// The new Ed25519 public key: it signs every later operator statement
+    /// and every checkpoint of a size that includes this entry.
+    pub public_key: PublicKeyHex,
 }
 
 impl Event {
@@ -560,6 +620,8 @@ impl Event {
             Event::AllegationAssessed(_) => EventType::AllegationAssessed,
             Event::AllegationRetracted(_) => EventType::AllegationRetracted,
             Event::EntryRedacted(_) => EventType::EntryRedacted,
+            Event::PartyKeyReplaced(_) => EventType::PartyKeyReplaced,
+            Event::OperatorKeyRotated(_) => EventType::OperatorKeyRotated,
         }
     }
 
@@ -597,7 +659,8 @@ impl Statement {
         match &self.event {
             Event::PartyRegistered(e) => StreamId::Party(e.party.clone()),
             Event::PartyKeyRotated(_) => StreamId::Party(self.by.clone()),
-            Event::EntryRedacted(_) => StreamId::Ledger,
+            Event::PartyKeyReplaced(e) => StreamId::Party(e.party.clone()),
+            Event::EntryRedacted(_) | Event::OperatorKeyRotated(_) => StreamId::Ledger,
             event => match (event.claim(), event.agreement()) {
                 (Some(claim), _) => StreamId::Claim(claim.clone()),
                 (None, Some(agreement)) => StreamId::Agreement(agreement.clone()),
@@ -621,7 +684,7 @@ mod tests {
             assert_eq!(t.name(), *name);
         }
         assert_eq!(EventType::from_code(0), None);
-        assert_eq!(EventType::from_code(16), None);
+        assert_eq!(EventType::from_code(18), None);
     }
 
     #[test]

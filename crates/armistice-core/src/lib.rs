@@ -5,6 +5,7 @@
 //! fresh ids are passed in by the caller.
 #![warn(missing_docs)]
 
+pub mod disclose;
 pub mod entry;
 pub mod event;
 pub mod ids;
@@ -15,7 +16,7 @@ pub mod rules;
 pub mod sign;
 pub mod time;
 
-pub use entry::{Hash, Header, Record};
+pub use entry::{Hash, Header, Record, Redaction};
 pub use event::{Event, EventType, Statement};
 pub use ids::{AgreementId, ClaimId, PartyId, StreamId};
 pub use rejection::Rejection;

@@ -1,120 +1,96 @@
-//! Redaction: the reading copy of a statement with personal data removed.
+//! Redaction: deleting the disclosures of chosen fields of an entry.
 //!
-//! Only free-text fields can be redacted; ids, enums and times carry the
-//! record's structure (who alleged what against whom, when) and stay, so
-//! projections and audits still work on a redacted entry.
+//! Only redactable free-text fields can be removed (see
+//! [`crate::disclose::Field`]); ids, enums and times carry the record's
+//! structure (who alleged what against whom, when) and stay, so projections
+//! and audits still work on a redacted entry. Each removed field keeps its
+//! digest in the entry, so the entry's hash, its proofs and its author's
+//! signature all still verify.
 
-use crate::event::{Event, Evidence, Statement};
+use crate::disclose::{committed_fields, redactable_fields, Disclosure, Field};
+use crate::event::Statement;
 use crate::rejection::Rejection;
 
-/// What a redacted text field reads afterwards.
-pub const REDACTED_TEXT: &str = "[redacted]";
-
-const ALL_FIELDS: [&str; 13] = [
-    "source",
-    "name",
-    "title",
-    "area",
-    "terms",
-    "conditions",
-    "statement",
-    "reason",
-    "description",
-    "location",
-    "casualties",
-    "evidence",
-    "reasoning",
-];
-
-/// The copy of `statement` with `fields` blanked (every free-text field it
-/// has when `fields` is empty). A field the statement does not have is an error.
+/// Reads the `fields` of an `entry_redacted`: at least one, each a known
+/// field name, none twice.
 ///
 /// ```
-/// use armistice_core::{json::parse_line, redact::redact};
-/// let line = r#"{"type":"allegation_retracted","by":"UA","claim":"c1","reason":"witness Ivan asked"}"#;
-/// let statement = parse_line(line, uuid::Uuid::nil()).unwrap().statement;
-/// let copy = redact(&statement, &["reason".into()]).unwrap();
-/// assert!(format!("{copy:?}").contains("[redacted]"));
-/// assert!(redact(&statement, &["description".into()]).is_err());
+/// use armistice_core::redact::parse_fields;
+/// assert!(parse_fields(&["description".into()]).is_ok());
+/// assert!(parse_fields(&[]).is_err());
+/// assert!(parse_fields(&["colour".into()]).is_err());
 /// ```
-pub fn redact(statement: &Statement, fields: &[String]) -> Result<Statement, Rejection> {
-    let mut copy = statement.clone();
-    if fields.is_empty() {
-        for field in ALL_FIELDS {
-            blank(&mut copy, field);
-        }
-        return Ok(copy);
+pub fn parse_fields(names: &[String]) -> Result<Vec<Field>, Rejection> {
+    if names.is_empty() {
+        return Err(Rejection::field(
+            "fields",
+            "list is empty: name the fields to redact (e.g. [\"description\"]); a redaction is never implicit",
+        ));
     }
+    let mut fields = Vec::with_capacity(names.len());
+    for name in names {
+        let field = Field::from_name(name).ok_or_else(|| {
+            let known: Vec<&str> = crate::disclose::FIELDS.iter().map(|(_, n)| *n).collect();
+            Rejection::field(
+                "fields",
+                format!(
+                    "`{name}` is not a redactable field; redactable fields are {}",
+                    known.join(", ")
+                ),
+            )
+        })?;
+        if fields.contains(&field) {
+            return Err(Rejection::field("fields", format!("`{name}` is listed twice")));
+        }
+        fields.push(field);
+    }
+    Ok(fields)
+}
+
+/// Checks that `fields` can be redacted from an entry whose reading copy is
+/// `statement` with `already` redacted: each is a field the entry commits
+/// and has not been redacted yet.
+pub fn check_redactable(
+    statement: &Statement,
+    already: &[Field],
+    fields: &[Field],
+) -> Result<(), Rejection> {
+    let committed = committed_fields(statement);
     for field in fields {
-        if !blank(&mut copy, field) {
+        if already.contains(field) {
+            return Err(Rejection::field(
+                "fields",
+                format!("`{field}` of this entry is already redacted"),
+            ));
+        }
+        if !committed.contains(field) {
+            let names: Vec<&str> = redactable_fields(statement)
+                .iter()
+                .filter(|f| committed.contains(f) && !already.contains(f))
+                .map(|f| f.name())
+                .collect();
             return Err(Rejection::field(
                 "fields",
                 format!(
-                    "`{field}` is not a free-text field of a `{}` entry; redactable fields are {}",
+                    "`{field}` is not a field of this `{}` entry; its redactable fields are {}",
                     statement.event.event_type(),
-                    ALL_FIELDS
-                        .iter()
-                        .filter(|f| blank(&mut statement.clone(), f))
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    if names.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
                 ),
             ));
         }
     }
-    Ok(copy)
+    Ok(())
 }
 
-fn text(slot: &mut String) -> bool {
-    *slot = REDACTED_TEXT.to_owned();
-    true
-}
-
-fn optional_text(slot: &mut Option<String>) -> bool {
-    if slot.is_some() {
-        *slot = Some(REDACTED_TEXT.to_owned());
-    }
-    true
-}
-
-fn evidence(items: &mut [Evidence]) -> bool {
-    for item in items {
-        item.uri = REDACTED_TEXT.to_owned();
-        item.description = REDACTED_TEXT.to_owned();
-    }
-    true
-}
-
-/// Blanks `field` in `statement`; false when the statement has no such field.
-fn blank(statement: &mut Statement, field: &str) -> bool {
-    if field == "source" {
-        return optional_text(&mut statement.source);
-    }
-    match (&mut statement.event, field) {
-        (Event::PartyRegistered(e), "name") => text(&mut e.name),
-        (Event::AgreementProposed(e), "title") => text(&mut e.title),
-        (Event::AgreementProposed(e), "area") => optional_text(&mut e.area),
-        (Event::AgreementProposed(e), "terms") => optional_text(&mut e.terms),
-        (Event::AgreementAmended(e), "terms") => optional_text(&mut e.terms),
-        (Event::AgreementSigned(e), "conditions") => optional_text(&mut e.conditions),
-        (Event::AgreementTermsContested(e), "statement") => text(&mut e.statement),
-        (Event::AgreementSuspended(e), "reason") => text(&mut e.reason),
-        (Event::AgreementTerminated(e), "reason") => text(&mut e.reason),
-        (Event::AllegationRetracted(e), "reason") => text(&mut e.reason),
-        (Event::ViolationAlleged(e), "description") => text(&mut e.description),
-        (Event::ViolationAlleged(e), "location") => {
-            e.location.lat = None;
-            e.location.lon = None;
-            text(&mut e.location.name)
-        }
-        (Event::ViolationAlleged(e), "casualties") => {
-            e.casualties = None;
-            true
-        }
-        (Event::ViolationAlleged(e), "evidence") => evidence(&mut e.evidence),
-        (Event::EvidenceAdded(e), "evidence") => evidence(&mut e.evidence),
-        (Event::AllegationResponded(e), "statement") => text(&mut e.statement),
-        (Event::AllegationAssessed(e), "reasoning") => text(&mut e.reasoning),
-        _ => false,
-    }
+/// The disclosures left after removing `fields`.
+pub fn without(disclosures: &[Disclosure], fields: &[Field]) -> Vec<Disclosure> {
+    disclosures
+        .iter()
+        .filter(|d| !fields.iter().any(|f| *f as u8 == d.field))
+        .cloned()
+        .collect()
 }

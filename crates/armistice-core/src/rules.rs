@@ -41,6 +41,8 @@ pub struct AgreementState {
     pub suspended: bool,
     /// Whether it was terminated.
     pub terminated: bool,
+    /// When it takes effect (an amended expiry must come after it).
+    pub effective_from: Timestamp,
 }
 
 /// What the rules need to know of a claim.
@@ -66,10 +68,18 @@ pub struct Clock {
 /// The signature that comes with a statement.
 #[derive(Clone, Copy, Debug)]
 pub enum Signature<'a> {
-    /// Signed (when the author has a key, this is verified).
-    Given(Option<&'a [u8; 64]>),
-    /// The reading copy of a redacted entry: its signature was verified when
-    /// the entry was first appended and cannot be checked again.
+    /// The signature given, if any, over `payload`, the payload bytes of
+    /// `schema` that it covers (when the author has a key, it is verified).
+    Given {
+        /// The signature.
+        signature: Option<&'a [u8; 64]>,
+        /// The payload's schema.
+        schema: u8,
+        /// The payload bytes.
+        payload: &'a [u8],
+    },
+    /// A schema 1 redacted entry's reading copy: its signature was verified
+    /// when the entry was first appended and cannot be checked again.
     Unverifiable,
 }
 
@@ -114,6 +124,11 @@ pub fn referenced_streams(statement: &Statement) -> Vec<StreamId> {
 }
 
 impl RuleState {
+    /// How many streams are loaded.
+    pub fn loaded_streams(&self) -> usize {
+        self.loaded.len()
+    }
+
     /// Whether `stream` is loaded (its state is known, present or absent).
     pub fn is_loaded(&self, stream: &StreamId) -> bool {
         self.loaded.contains(stream)
@@ -181,20 +196,28 @@ impl RuleState {
         self.check_event(statement)
     }
 
+    /// Checks who may make `statement` and its signature alone (before
+    /// idempotency: a re-sent statement is answered "already recorded" only
+    /// when it would itself be accepted).
+    pub fn check_signature(
+        &self,
+        statement: &Statement,
+        signature: Signature<'_>,
+    ) -> Result<(), Rejection> {
+        self.check_author(statement, signature)
+    }
+
     fn check_author(
         &self,
         statement: &Statement,
         signature: Signature<'_>,
     ) -> Result<(), Rejection> {
         let by = &statement.by;
-        let operator_event = matches!(
-            statement.event,
-            Event::PartyRegistered(_) | Event::EntryRedacted(_)
-        );
+        let operator_event = is_operator_event(&statement.event);
         if by.is_operator() {
             if !operator_event {
                 return Err(Rejection::field("by", format!(
-                    "the operator may only register parties and redact entries, not make a `{}` statement",
+                    "the operator may only register parties, replace their keys, rotate its own key and redact entries, not make a `{}` statement",
                     statement.event.event_type()
                 )));
             }
@@ -213,12 +236,16 @@ impl RuleState {
         let party = self.parties.get(by).ok_or_else(|| {
             Rejection::field("by", format!("unknown party `{by}`: register it first"))
         })?;
-        let signature = match signature {
-            Signature::Given(signature) => signature,
+        let (signature, schema, payload) = match signature {
+            Signature::Given {
+                signature,
+                schema,
+                payload,
+            } => (signature, schema, payload),
             Signature::Unverifiable => return Ok(()),
         };
         match (party.public_key, signature) {
-            (Some(key), Some(signature)) => sign::verify_statement(statement, &key, signature)
+            (Some(key), Some(signature)) => sign::verify_payload(schema, payload, &key, signature)
                 .map_err(|e| Rejection::field("signature", format!("{e} (party `{by}`)"))),
             (Some(_), None) => Err(Rejection::field(
                 "signature",
@@ -236,11 +263,11 @@ impl RuleState {
         let by = &statement.by;
         match &statement.event {
             Event::PartyRegistered(e) => self.check_party_registered(e),
-            Event::PartyKeyRotated(_) => match self.parties.get(by) {
+            Event::PartyKeyRotated(e) => match self.parties.get(by) {
                 Some(PartyState {
                     public_key: Some(_),
                     ..
-                }) => Ok(()),
+                }) => check_key("public_key", &e.public_key),
                 _ => Err(Rejection::field(
                     "by",
                     format!(
@@ -260,7 +287,7 @@ impl RuleState {
                         format!("`{by}` has already signed `{}`", e.agreement),
                     ));
                 }
-                Ok(())
+                optional_non_empty("conditions", &e.conditions)
             }
             Event::AgreementTermsContested(e) => {
                 let agreement = self.known_agreement(&e.agreement)?;
@@ -307,6 +334,18 @@ impl RuleState {
                         "an amendment needs at least one of `expires_at`, `scope`, `terms`",
                     ));
                 }
+                optional_non_empty("terms", &e.terms)?;
+                if let Some(expires_at) = e.expires_at {
+                    if expires_at <= agreement.effective_from {
+                        return Err(Rejection::field(
+                            "expires_at",
+                            format!(
+                                "{expires_at} is not after the agreement's effective_from {}",
+                                agreement.effective_from
+                            ),
+                        ));
+                    }
+                }
                 if let Some(scope) = &e.scope {
                     check_scope("scope", scope)?;
                 }
@@ -345,9 +384,23 @@ impl RuleState {
                 claimant_only(by, &e.claim, claim, "retract")?;
                 non_empty("reason", &e.reason)
             }
-            // Whether the target entry exists is the store's to judge; the
-            // rules only see who redacts, and that is checked above.
-            Event::EntryRedacted(e) => non_empty("reason", &e.reason),
+            // Whether the target entry exists and has these fields is the
+            // store's to judge; the rules see who redacts and what is named.
+            Event::EntryRedacted(e) => {
+                non_empty("reason", &e.reason)?;
+                crate::redact::parse_fields(&e.fields).map(|_| ())
+            }
+            Event::PartyKeyReplaced(e) => {
+                if !self.parties.contains_key(&e.party) {
+                    return Err(Rejection::field(
+                        "party",
+                        format!("unknown party `{}`", e.party),
+                    ));
+                }
+                check_key("public_key", &e.public_key)?;
+                non_empty("reason", &e.reason)
+            }
+            Event::OperatorKeyRotated(e) => check_key("public_key", &e.public_key),
         }
     }
 
@@ -365,7 +418,7 @@ impl RuleState {
             ));
         }
         if let Some(key) = &e.public_key {
-            sign::check_public_key(&key.0).map_err(|m| Rejection::field("public_key", m))?;
+            check_key("public_key", key)?;
         }
         non_empty("name", &e.name)
     }
@@ -378,6 +431,8 @@ impl RuleState {
             ));
         }
         non_empty("title", &e.title)?;
+        optional_non_empty("area", &e.area)?;
+        optional_non_empty("terms", &e.terms)?;
         if e.parties.is_empty() {
             return Err(Rejection::field(
                 "parties",
@@ -599,6 +654,11 @@ impl RuleState {
                     party.public_key = Some(e.public_key.0);
                 }
             }
+            Event::PartyKeyReplaced(e) => {
+                if let Some(party) = self.parties.get_mut(&e.party) {
+                    party.public_key = Some(e.public_key.0);
+                }
+            }
             Event::AgreementProposed(e) => {
                 let signed = match e.kind {
                     AgreementKind::Unilateral => e.parties.clone(),
@@ -613,6 +673,7 @@ impl RuleState {
                         signed,
                         suspended: false,
                         terminated: false,
+                        effective_from: e.effective_from,
                     },
                 );
             }
@@ -647,7 +708,7 @@ impl RuleState {
             Event::EvidenceAdded(_)
             | Event::AllegationResponded(_)
             | Event::AllegationAssessed(_) => {}
-            Event::EntryRedacted(_) => {}
+            Event::EntryRedacted(_) | Event::OperatorKeyRotated(_) => {}
         }
     }
 
@@ -705,6 +766,32 @@ fn check_times(statement: &Statement, clock: Clock) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// Whether only the operator makes statements of this type.
+pub fn is_operator_event(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::PartyRegistered(_)
+            | Event::EntryRedacted(_)
+            | Event::PartyKeyReplaced(_)
+            | Event::OperatorKeyRotated(_)
+    )
+}
+
+/// The same key checks wherever a key enters the ledger.
+fn check_key(field: &str, key: &PublicKeyHex) -> Result<(), Rejection> {
+    sign::check_public_key(&key.0).map_err(|m| Rejection::field(field, m))
+}
+
+fn optional_non_empty(field: &str, text: &Option<String>) -> Result<(), Rejection> {
+    match text {
+        Some(text) if text.trim().is_empty() => Err(Rejection::field(
+            field,
+            "is empty; leave the field out when there is nothing to say",
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn non_empty(field: &str, text: &str) -> Result<(), Rejection> {
     if text.trim().is_empty() {
         return Err(Rejection::field(field, "must not be empty"));
@@ -728,6 +815,8 @@ fn check_scope(field: &str, scope: &[Scope]) -> Result<(), Rejection> {
 
 fn check_evidence(evidence: &[Evidence]) -> Result<(), Rejection> {
     for (i, item) in evidence.iter().enumerate() {
+        non_empty(&format!("evidence[{i}].media_type"), &item.media_type)?;
+        non_empty(&format!("evidence[{i}].uri"), &item.uri)?;
         let ok = item.sha256.len() == 64
             && item
                 .sha256

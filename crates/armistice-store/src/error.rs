@@ -9,13 +9,13 @@ pub enum StoreError {
     /// An event of the batch may not be appended; the ledger is unchanged.
     #[error("event {} of the batch is rejected: {rejection}", index + 1)]
     Rejected {
-        /// Position in the batch, from 0.
+        /// Position in the batch (or session), from 0.
         index: usize,
         /// Why.
         rejection: Rejection,
     },
     /// Another process has the ledger open.
-    #[error("the ledger at {0} is in use by another process; try again when it has finished")]
+    #[error("the ledger at {0} is in use by another process: give `--wait SECONDS` to wait for it, or, if `armistice serve` holds it, reach the ledger through the server (`--server URL`)")]
     Busy(PathBuf),
     /// No ledger at the path.
     #[error("no ledger at {0}: create one with `armistice init`")]
@@ -23,9 +23,43 @@ pub enum StoreError {
     /// `init` found something already there.
     #[error("{0} already exists; choose another path or remove it first")]
     AlreadyExists(PathBuf),
+    /// The ledger was made by an older version; `armistice migrate` rewrites it.
+    #[error("the ledger at {0} is in the storage format of an older Armistice: run `armistice migrate --ledger {0}` to rewrite it into the current one (same entries, hashes and checkpoints)")]
+    OldFormat(PathBuf),
     /// The key given is not this ledger's operator key.
-    #[error("this key is not the ledger's operator key")]
+    #[error("this key is not the ledger's operator key in force")]
     WrongOperatorKey,
+    /// The checkpoint of this size is signed by an earlier operator key.
+    #[error("the checkpoint at size {size} is signed by the operator key in force then, which was rotated away; the stored checkpoints keep those signatures")]
+    OldKey {
+        /// The size asked for.
+        size: u64,
+    },
+    /// Opened for reading only.
+    #[error("the ledger at {0} is open for reading only")]
+    ReadOnly(PathBuf),
+    /// An earlier write of this handle failed.
+    #[error("an earlier write to this ledger failed, so nothing more is appended through this handle; close and reopen it (after freeing disk space, if the disk was full)")]
+    Broken,
+    /// The folder was removed or replaced while the ledger was open.
+    #[error("the ledger folder {0} was removed or replaced while the ledger was open: nothing is acknowledged that is not durable where the ledger is")]
+    Vanished(PathBuf),
+    /// The database holds less than the head record says was committed.
+    #[error("acknowledged entries are missing: {detail} (head record: {recorded} entries, database: {found}); recover from a mirror, an export or the last checkpoint (see docs/RECOVERY.md)")]
+    Lost {
+        /// Entries the head record says were committed.
+        recorded: u64,
+        /// Entries the database holds.
+        found: u64,
+        /// What does not match.
+        detail: String,
+    },
+    /// The head record file is unreadable.
+    #[error("the head record is damaged: {0}")]
+    HeadRecord(String),
+    /// sled stopped on damaged data.
+    #[error("the database is damaged: {0} (see docs/RECOVERY.md)")]
+    Damaged(String),
     /// Stored bytes are damaged or unreadable.
     #[error("entry {seq} is damaged: {detail}")]
     Corrupt {
@@ -43,11 +77,26 @@ pub enum StoreError {
         len: u64,
     },
     /// sled failed.
-    #[error("storage error: {0}")]
+    #[error("storage error: {}", sled_message(.0))]
     Sled(#[from] sled::Error),
     /// The file system failed.
-    #[error("I/O error: {0}")]
+    #[error("{}", io_message(.0))]
     Io(#[from] std::io::Error),
+}
+
+fn io_message(error: &std::io::Error) -> String {
+    match error.raw_os_error() {
+        Some(28) => format!("the disk is full ({error}): free space and try again; nothing was acknowledged that is not durable"),
+        Some(30) => format!("the file system is read-only ({error})"),
+        _ => format!("I/O error: {error}"),
+    }
+}
+
+fn sled_message(error: &sled::Error) -> String {
+    match error {
+        sled::Error::Io(io) => io_message(io),
+        other => other.to_string(),
+    }
 }
 
 impl StoreError {
@@ -60,5 +109,15 @@ impl StoreError {
             seq,
             detail: detail.into(),
         }
+    }
+
+    /// Whether the error says the disk is full.
+    pub fn is_disk_full(&self) -> bool {
+        let io = match self {
+            StoreError::Io(io) => Some(io),
+            StoreError::Sled(sled::Error::Io(io)) => Some(io),
+            _ => None,
+        };
+        io.and_then(std::io::Error::raw_os_error) == Some(28)
     }
 }

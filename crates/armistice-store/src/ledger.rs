@@ -1,175 +1,256 @@
-//! The ledger: an append-only log in one sled tree, with its indexes and
-//! Merkle nodes written in the same atomic batch as each entry.
+//! The sled ledger: opening and creating it, the writer with group commit,
+//! import sessions, and the head record kept beside the database.
+//!
+//! An append stages its batch ([`crate::stage`]) under the writer lock and
+//! joins the accepted batches waiting in memory; one waiting append leads
+//! the next flush: it writes every waiting batch in one `apply_batch` with
+//! the head marker, then sled's `flush` and an `fdatasync` of sled's data
+//! file, then replaces the head record file; each append is acknowledged
+//! once such a flush covers it. Readers see only durable entries.
 
 use crate::error::StoreError;
-use crate::keys;
-use crate::tree::{Frontier, STORED_LEVEL_MIN};
-use armistice_core::entry::{self, decode_payload, encode_payload, sha256, Hash, Header, Record};
+use crate::guard::guard;
+use crate::head::{self, HeadRecord};
+use crate::layout;
+use crate::stage::{LogView, Stage, StageContext};
+use crate::tree::{frontier_positions, Frontier, STORED_LEVEL_MIN};
+use crate::types::{AppendOptions, Appended, Head, OperatorKeys};
+use crate::write::{self, Overlay};
+use armistice_core::disclose::Salt;
 use armistice_core::json::Submission;
-use armistice_core::rules::{referenced_streams, Clock, RuleState, Signature};
-use armistice_core::{Event, Rejection, Statement, StreamId, Timestamp};
+use armistice_core::rules::RuleState;
 use ed25519_dalek::SigningKey;
-use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
-use uuid::Uuid;
-
-/// Most events one append may carry (an import is split into batches of at most this).
-pub const BATCH_EVENTS_MAX: usize = 100_000;
 
 /// The folder inside a ledger that holds sled's files.
-const SLED_DIR: &str = "sled";
+pub const SLED_DIR: &str = "sled";
 
-/// The newest entry.
+/// How a command opens the ledger.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Head {
-    /// Its seq (0 for an empty log).
-    pub seq: u64,
-    /// Its hash ([`entry::GENESIS_HASH`] for an empty log).
-    pub hash: Hash,
-    /// Its recorded_at (`Timestamp::MIN` for an empty log).
-    pub recorded_at: Timestamp,
-}
-
-impl Head {
-    const EMPTY: Head = Head {
-        seq: 0,
-        hash: entry::GENESIS_HASH,
-        recorded_at: Timestamp::MIN,
-    };
-}
-
-/// How to append a batch.
-#[derive(Clone, Copy, Debug)]
-pub struct AppendOptions {
-    /// The ledger's clock now: `recorded_at` for new entries, and the limit for "future".
-    pub now: Timestamp,
-    /// Whether lines may carry `recorded_at` and `hash` (migration, `import --backfill`).
-    pub backfill: bool,
-}
-
-/// What an append did with one event.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Appended {
-    /// Where it is in the log.
-    pub seq: u64,
-    /// Its id.
-    pub event_id: Uuid,
-    /// Its stream.
-    pub stream: String,
-    /// Its version in the stream.
-    pub version: u64,
-    /// Its hash.
-    pub hash: Hash,
-    /// True when it was already stored (same id, same content) and nothing was added.
-    pub duplicate: bool,
+pub enum OpenMode {
+    /// To append: the folder lock is taken and the database opened in place.
+    Write,
+    /// To read. Nothing of the ledger's files is written: the database is
+    /// opened in place when the folder is writable, otherwise (a read-only
+    /// mount, a write-protected copy) a private copy of it is read.
+    Read,
+    /// To check: always a private copy, so that sled's own recovery never
+    /// rewrites a damaged database before it has been examined.
+    Examine,
 }
 
 /// An open ledger. One process at a time; within it, appends are serialised.
 pub struct Ledger {
     path: PathBuf,
-    operator_public_key: [u8; 32],
-    operator_key: Option<SigningKey>,
-    tree: sled::Db,
-    data_file: File,
+    origin: String,
+    keys: Mutex<SigningKeys>,
+    pub(crate) tree: sled::Db,
+    data_file: Option<File>,
+    identity: Option<FolderIdentity>,
+    mode: OpenMode,
     writer: Mutex<Writer>,
     durability: Mutex<Durability>,
     durable_changed: Condvar,
     flushes: AtomicU64,
+    /// Set when a write failed: sled's memory may then hold what the disk
+    /// does not, so no further append is accepted from this handle.
+    broken: AtomicBool,
+    head_record: Option<Result<HeadRecord, String>>,
+    /// Removes the private copy (if any) when the ledger closes.
+    _copy: Option<tempfile::TempDir>,
     /// Held for the ledger's lifetime; declared last so sled closes first.
     _lock: File,
 }
 
-struct Writer {
-    rules: RuleState,
-    /// The right edge of the Merkle tree over the accepted entries.
-    frontier: Frontier,
-    /// The newest accepted entry (durable or not); the next batch chains after it.
-    applied: Head,
-    /// Accepted batches not yet written to sled: the next flush writes them
-    /// all in one `apply_batch`, so that concurrent appends share it.
-    pending: Pending,
+pub(crate) struct Writer {
+    pub(crate) rules: RuleState,
+    pub(crate) frontier: Frontier,
+    pub(crate) applied: Head,
+    pub(crate) operator_keys: OperatorKeys,
+    pub(crate) pending: Overlay,
 }
 
-/// Accepted entries waiting for the next flush, and what lookups need of them.
-#[derive(Default)]
-struct Pending {
-    ops: Vec<(Vec<u8>, Vec<u8>)>,
-    event_ids: HashMap<Uuid, u64>,
-    records: HashMap<u64, Record>,
-}
-
-/// Group commit: appends apply their batches one after another, then share
-/// flushes. One waiting append leads a flush + fdatasync covering every
-/// batch applied before it began; the others wait for it, and each is
-/// acknowledged only once a flush covers its own batch.
 struct Durability {
-    /// The newest entry known durable: what readers see.
     durable: Head,
-    /// Whether a flush is under way.
     syncing: bool,
 }
 
-/// An append in progress, holding the writer lock: chunks of events
-/// validated and staged but not yet committed. Readers see none of it until
-/// [`Session::commit`] has made it durable; dropping the session uncommitted
-/// removes whatever it wrote, and a crash before the commit leaves entries
-/// past the head marker, which the next open removes.
+/// The operator's secret keys this process holds.
+#[derive(Default)]
+struct SigningKeys {
+    /// The key in force.
+    current: Option<SigningKey>,
+    /// The key an `operator_key_rotated` about to be appended installs.
+    next: Option<SigningKey>,
+}
+
+/// The device and inode of the folder and the database file, so that a
+/// folder removed or replaced while the ledger is open is noticed before an
+/// append is acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FolderIdentity {
+    folder: (u64, u64),
+    database: (u64, u64),
+}
+
+impl FolderIdentity {
+    fn of(path: &Path) -> std::io::Result<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let id = |p: &Path| std::fs::metadata(p).map(|m| (m.dev(), m.ino()));
+        Ok(FolderIdentity {
+            folder: id(path)?,
+            database: id(&path.join(SLED_DIR).join("db"))?,
+        })
+    }
+}
+
+/// An append in progress, holding the writer lock (an import): chunks of
+/// events staged, each written to sled before the next (uncommitted), the
+/// last with the commit. Readers see none of it until [`Session::commit`]
+/// has made it durable; dropping it uncommitted removes what it wrote, and a
+/// crash leaves entries past the head marker, which the next open removes.
 pub struct Session<'a> {
     ledger: &'a Ledger,
     writer: MutexGuard<'a, Writer>,
     stage: Stage,
+    /// Whether chunks were written to sled already (then the commit writes
+    /// directly instead of joining the group commit).
+    direct: bool,
     committed: bool,
+}
+
+/// The sled tree as staging reads it: the batches waiting for a flush
+/// first, then sled.
+pub(crate) struct SledView<'a> {
+    pub(crate) tree: &'a sled::Db,
+    pub(crate) pending: &'a Overlay,
+    pub(crate) durable: u64,
+}
+
+impl LogView for SledView<'_> {
+    fn event_seq(&self, id: &uuid::Uuid) -> Result<Option<u64>, StoreError> {
+        let value = write::get(self.tree, self.pending, &layout::event_id(id))?;
+        Ok(value.as_deref().and_then(layout::tail_u64))
+    }
+
+    fn stream_seqs(&self, stream: &str) -> Result<Vec<u64>, StoreError> {
+        write::stream_seqs(self.tree, self.pending, stream)
+    }
+
+    fn entry_bytes(&self, seq: u64) -> Result<Vec<u8>, StoreError> {
+        write::entry_bytes(self.tree, self.pending, seq)?
+            .ok_or_else(|| StoreError::corrupt(seq, "the entry is missing from the log"))
+    }
+
+    fn durable_seq(&self) -> u64 {
+        self.durable
+    }
+}
+
+fn fresh_salt() -> Salt {
+    let mut salt = [0; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
+    salt
 }
 
 impl Ledger {
     /// Creates a new, empty ledger at `path` (a folder that must not exist
-    /// yet, or be empty), kept by the operator whose public key is given.
-    pub fn create(path: &Path, operator_public_key: &[u8; 32]) -> Result<Ledger, StoreError> {
+    /// yet, or be empty), kept by the operator whose public key is given,
+    /// whose checkpoints name `origin`.
+    pub fn create(
+        path: &Path,
+        operator_public_key: &[u8; 32],
+        origin: &str,
+    ) -> Result<Ledger, StoreError> {
         if path.exists() && std::fs::read_dir(path)?.next().is_some() {
             return Err(StoreError::AlreadyExists(path.to_owned()));
         }
         std::fs::create_dir_all(path)?;
-        let lock = lock_folder(path)?;
-        let tree = open_tree(path)?;
-        tree.insert([keys::OPERATOR], operator_public_key.to_vec())?;
-        tree.flush()?;
+        let lock = lock_folder(path, OpenMode::Write)?;
+        let tree = open_tree(&path.join(SLED_DIR))?;
+        let mut batch = sled::Batch::default();
+        batch.insert(&[layout::FORMAT], &[layout::STORE_FORMAT]);
+        batch.insert(
+            &[layout::OPERATOR],
+            OperatorKeys::new(*operator_public_key).encode(),
+        );
+        batch.insert(&[layout::ORIGIN], origin.as_bytes());
+        guard(|| tree.apply_batch(batch))??;
+        guard(|| tree.flush())??;
+        File::open(path.join(SLED_DIR).join("db"))?.sync_all()?;
         drop(tree);
+        head::write(
+            path,
+            &HeadRecord {
+                seq: 0,
+                hash: Head::EMPTY.hash,
+                root: armistice_merkle::empty_root(),
+                recorded_at: Head::EMPTY.recorded_at,
+            },
+        )?;
         drop(lock);
-        Self::open_sled(path)
+        Self::open(path, OpenMode::Write)
     }
 
     /// Opens the ledger at `path`.
-    pub fn open(path: &Path) -> Result<Ledger, StoreError> {
-        if !path.join(SLED_DIR).join("db").is_file() {
+    pub fn open(path: &Path, mode: OpenMode) -> Result<Ledger, StoreError> {
+        let db = path.join(SLED_DIR).join("db");
+        if !db.is_file() {
             return Err(StoreError::NotALedger(path.to_owned()));
         }
-        Self::open_sled(path)
-    }
-
-    fn open_sled(path: &Path) -> Result<Ledger, StoreError> {
-        let lock = lock_folder(path)?;
-        let tree = open_tree(path)?;
-        let data_file = File::open(path.join(SLED_DIR).join("db"))?;
+        let lock = lock_folder(path, mode)?;
+        let writable = mode == OpenMode::Write || folder_writable(path);
+        let (copy, sled_dir) = match (mode, writable) {
+            (OpenMode::Write, _) | (OpenMode::Read, true) => {
+                crate::recover::clean_sled_leftovers(&path.join(SLED_DIR))?;
+                (None, path.join(SLED_DIR))
+            }
+            _ => {
+                let copy = crate::recover::private_copy(&path.join(SLED_DIR))?;
+                let dir = copy.path().join(SLED_DIR);
+                (Some(copy), dir)
+            }
+        };
+        let tree = open_tree(&sled_dir)?;
+        if crate::layout_v1::is_format_1(&tree)? {
+            return Err(StoreError::OldFormat(path.to_owned()));
+        }
+        let data_file = match mode {
+            OpenMode::Write => Some(File::open(sled_dir.join("db"))?),
+            _ => None,
+        };
         let head = read_head(&tree)?;
-        let operator = tree.get([keys::OPERATOR])?;
-        let operator_public_key = operator
+        let keys = guard(|| tree.get([layout::OPERATOR]))??;
+        let operator_keys = keys
             .as_deref()
-            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .and_then(OperatorKeys::decode)
             .ok_or_else(|| StoreError::corrupt(0, "the operator's public key is missing"))?;
+        let origin = match guard(|| tree.get([layout::ORIGIN]))?? {
+            Some(origin) => String::from_utf8(origin.to_vec())
+                .map_err(|_| StoreError::corrupt(0, "the origin is not text"))?,
+            None => default_origin(&operator_keys.all()[0].1),
+        };
+        let identity = match mode {
+            OpenMode::Write => Some(FolderIdentity::of(path)?),
+            _ => None,
+        };
         let ledger = Ledger {
             path: path.to_owned(),
-            operator_public_key,
-            operator_key: None,
+            origin,
+            keys: Mutex::new(SigningKeys::default()),
             tree,
             data_file,
+            identity,
+            mode,
             writer: Mutex::new(Writer {
                 rules: RuleState::default(),
                 frontier: Frontier::default(),
                 applied: head,
-                pending: Pending::default(),
+                operator_keys,
+                pending: Overlay::default(),
             }),
             durability: Mutex::new(Durability {
                 durable: head,
@@ -177,43 +258,167 @@ impl Ledger {
             }),
             durable_changed: Condvar::new(),
             flushes: AtomicU64::new(0),
+            broken: AtomicBool::new(false),
+            head_record: head::read(path)?,
+            _copy: copy,
             _lock: lock,
         };
-        if ledger.truncate_after(head.seq)? > 0 {
-            ledger.sync()?;
-        }
-        let frontier = ledger.load_frontier(head.seq)?;
-        ledger
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .frontier = frontier;
+        ledger.after_open(head)?;
         Ok(ledger)
     }
 
-    /// The operator's public key, fixed at creation: it signs operator
-    /// statements and checkpoints.
-    pub fn operator_public_key(&self) -> [u8; 32] {
-        self.operator_public_key
-    }
-
-    /// Lets the ledger sign operator statements (and checkpoints) itself.
-    pub fn attach_operator_key(&mut self, key: SigningKey) -> Result<(), StoreError> {
-        if key.verifying_key().to_bytes() != self.operator_public_key {
-            return Err(StoreError::WrongOperatorKey);
+    /// Removes what an uncommitted session left, loads the tree's frontier
+    /// and checks the database against the head record.
+    fn after_open(&self, head: Head) -> Result<(), StoreError> {
+        if self.mode == OpenMode::Write {
+            let keys = self.operator_keys();
+            if crate::recover::truncate_after(&self.tree, head.seq, &keys)? > 0 {
+                self.sync()?;
+            }
         }
-        self.operator_key = Some(key);
+        let frontier = self.load_frontier(head.seq)?;
+        let root = frontier.root();
+        let mut writer = self.lock_writer();
+        writer.frontier = frontier;
+        writer.operator_keys.truncate(head.seq);
+        drop(writer);
+        match &self.head_record {
+            Some(Ok(record)) => self.compare_head_record(record, head, root)?,
+            Some(Err(detail)) => {
+                return Err(StoreError::HeadRecord(format!(
+                    "{}: {detail}",
+                    self.path.join(head::HEAD_FILE).display()
+                )))
+            }
+            None => {}
+        }
+        if self.mode == OpenMode::Write
+            && self
+                .head_record
+                .as_ref()
+                .is_none_or(|r| r.as_ref().is_ok_and(|r| r.seq < head.seq))
+        {
+            // The database is ahead of its head record (a crash between the
+            // two writes, or a ledger made before the record existed).
+            self.write_head_record(head, root)?;
+        }
         Ok(())
     }
 
-    /// The operator's signing key, when attached.
-    pub fn operator_key(&self) -> Option<&SigningKey> {
-        self.operator_key.as_ref()
+    /// A database shorter than the head record, or with another entry at
+    /// its size, lost acknowledged entries: a loud error, never a smaller "ok".
+    fn compare_head_record(&self, record: &HeadRecord, head: Head, root: [u8; 32]) -> Result<(), StoreError> {
+        let lost = |detail: String| StoreError::Lost {
+            recorded: record.seq,
+            found: head.seq,
+            detail,
+        };
+        if head.seq < record.seq {
+            return Err(lost(format!(
+                "the database holds {} entries but the head record says {} were committed",
+                head.seq, record.seq
+            )));
+        }
+        if head.seq == record.seq && (head.hash != record.hash || root != record.root) {
+            return Err(lost(format!(
+                "entry {} is not the one the head record names (hash {} there, {} here): the log was rewritten",
+                record.seq,
+                hex::encode(record.hash),
+                hex::encode(head.hash)
+            )));
+        }
+        if head.seq > record.seq {
+            let hash = if record.seq == 0 {
+                Head::EMPTY.hash
+            } else {
+                self.record_header(record.seq)
+                    .map(|h| armistice_core::entry::sha256(&h.encode()))?
+            };
+            if hash != record.hash {
+                return Err(lost(format!(
+                    "entry {} is not the one the head record names: the log was rewritten",
+                    record.seq
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn write_head_record(&self, head: Head, root: [u8; 32]) -> Result<(), StoreError> {
+        head::write(
+            &self.path,
+            &HeadRecord {
+                seq: head.seq,
+                hash: head.hash,
+                root,
+                recorded_at: head.recorded_at,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// The head record kept beside the database, as read at open.
+    pub fn head_record(&self) -> Option<&Result<HeadRecord, String>> {
+        self.head_record.as_ref()
+    }
+
+    /// The checkpoint origin (and the operator key's name).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The operator's public key in force now (the newest).
+    pub fn operator_public_key(&self) -> [u8; 32] {
+        self.lock_writer().operator_keys.current()
+    }
+
+    /// The operator's keys along the log.
+    pub fn operator_keys(&self) -> OperatorKeys {
+        self.lock_writer().operator_keys.clone()
+    }
+
+    /// Lets the ledger sign operator statements and checkpoints itself.
+    pub fn attach_operator_key(&self, key: SigningKey) -> Result<(), StoreError> {
+        if key.verifying_key().to_bytes() != self.operator_public_key() {
+            return Err(StoreError::WrongOperatorKey);
+        }
+        self.lock_keys().current = Some(key);
+        Ok(())
+    }
+
+    /// Holds the key an `operator_key_rotated` is about to install, so that
+    /// once it is appended the ledger signs with it.
+    pub fn prepare_rotation(&self, key: SigningKey) {
+        self.lock_keys().next = Some(key);
+    }
+
+    /// The operator's signing key in force, when this process holds it.
+    pub fn operator_key(&self) -> Option<SigningKey> {
+        let current = self.operator_public_key();
+        self.lock_keys()
+            .current
+            .clone()
+            .filter(|k| k.verifying_key().to_bytes() == current)
+    }
+
+    fn lock_keys(&self) -> MutexGuard<'_, SigningKeys> {
+        // Plain assignments only: poisoning cannot leave it half-updated.
+        self.keys.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The folder the ledger lives in.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Sled's tree, for the verifier and for tests that tamper with storage.
+    pub fn tree(&self) -> &sled::Db {
+        &self.tree
+    }
+
+    /// How the ledger was opened.
+    pub fn mode(&self) -> OpenMode {
+        self.mode
     }
 
     /// How many flush + fdatasync rounds this handle has made (group commit
@@ -235,18 +440,26 @@ impl Ledger {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
+    pub(crate) fn lock_writer(&self) -> MutexGuard<'_, Writer> {
         // A panic while holding the lock can only come from an assertion;
-        // the session's drop has then removed what it wrote and made the
-        // rule state reload what it touched, so the state is sound.
+        // a session's drop has then removed what it wrote and reset the
+        // rule state, so the state is sound.
         self.writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Waits until `target` is durable, leading a flush when none is under
-    /// way: the leader writes every accepted batch waiting (one
-    /// `apply_batch`, with the head marker), then flushes and syncs once.
+    fn check_writable(&self) -> Result<(), StoreError> {
+        if self.mode != OpenMode::Write {
+            return Err(StoreError::ReadOnly(self.path.clone()));
+        }
+        if self.broken.load(Ordering::Relaxed) {
+            return Err(StoreError::Broken);
+        }
+        Ok(())
+    }
+
+    /// Waits until `target` is durable, leading a flush when none is under way.
     fn make_durable(&self, target: Head) -> Result<(), StoreError> {
         loop {
             let mut durability = self.lock_durability();
@@ -265,9 +478,18 @@ impl Ledger {
             drop(durability);
             let written = {
                 let mut writer = self.lock_writer();
-                self.write_pending(&mut writer).map(|()| writer.applied)
+                self.write_pending(&mut writer)
+                    .map(|()| (writer.applied, writer.frontier.root()))
             };
-            let synced = written.and_then(|goal| self.sync().map(|()| goal));
+            let synced = written.and_then(|(goal, root)| {
+                self.sync()?;
+                self.write_head_record(goal, root)?;
+                self.check_identity()?;
+                Ok(goal)
+            });
+            if synced.is_err() {
+                self.broken.store(true, Ordering::Relaxed);
+            }
             let mut durability = self.lock_durability();
             durability.syncing = false;
             if let Ok(goal) = &synced {
@@ -280,35 +502,34 @@ impl Ledger {
         }
     }
 
+    /// The folder must still be the one opened: an append is acknowledged
+    /// only when it is durable where the ledger is.
+    fn check_identity(&self) -> Result<(), StoreError> {
+        let Some(identity) = self.identity else {
+            return Ok(());
+        };
+        match FolderIdentity::of(&self.path) {
+            Ok(now) if now == identity => Ok(()),
+            _ => Err(StoreError::Vanished(self.path.clone())),
+        }
+    }
+
     /// Writes the accepted batches waiting for a flush to sled, with the
     /// head marker of the newest accepted entry.
     fn write_pending(&self, writer: &mut Writer) -> Result<(), StoreError> {
-        if writer.pending.ops.is_empty() {
+        if writer.pending.is_empty() {
             return Ok(());
         }
-        // `apply_batch` is atomic: when it fails, nothing was written and the
-        // batches stay waiting for the next flush to try again.
         writer
             .pending
-            .ops
-            .push((vec![keys::HEAD], encode_head(&writer.applied)));
-        let written = self.apply_ops(&writer.pending.ops);
-        if written.is_err() {
-            writer.pending.ops.pop();
-            return written;
+            .put(vec![layout::HEAD], writer.applied.encode());
+        // `apply_batch` is atomic: when it fails, nothing was written and the
+        // batches stay waiting for the next flush to try again.
+        let written = write::apply(&self.tree, &writer.pending);
+        if written.is_ok() {
+            writer.pending = Overlay::default();
         }
-        writer.pending.ops.clear();
-        writer.pending.event_ids.clear();
-        writer.pending.records.clear();
-        Ok(())
-    }
-
-    fn apply_ops(&self, ops: &[(Vec<u8>, Vec<u8>)]) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for (key, value) in ops {
-            batch.insert(key.as_slice(), value.as_slice());
-        }
-        Ok(self.tree.apply_batch(batch)?)
+        written
     }
 
     /// Appends a batch: all of it lands, durably, or none of it does and the
@@ -318,7 +539,7 @@ impl Ledger {
         batch: &[Submission],
         options: &AppendOptions,
     ) -> Result<Vec<Appended>, StoreError> {
-        let mut session = self.begin();
+        let mut session = self.begin()?;
         let appended = session.append(batch, options)?;
         session.commit()?;
         Ok(appended)
@@ -326,53 +547,21 @@ impl Ledger {
 
     /// Starts a session for an append in several chunks (an import): other
     /// appends wait until it is committed or dropped.
-    pub fn begin(&self) -> Session<'_> {
+    pub fn begin(&self) -> Result<Session<'_>, StoreError> {
+        self.check_writable()?;
         let writer = self.lock_writer();
-        let stage = Stage::new(writer.applied, writer.frontier.clone());
-        Session {
+        let stage = Stage::new(
+            writer.applied,
+            writer.frontier.clone(),
+            writer.operator_keys.clone(),
+        );
+        Ok(Session {
             ledger: self,
             writer,
             stage,
+            direct: false,
             committed: false,
-        }
-    }
-
-    /// Removes entries above `seq`, with their index keys and Merkle nodes:
-    /// the remains of a session that never committed. Returns how many.
-    fn truncate_after(&self, seq: u64) -> Result<u64, StoreError> {
-        let mut batch = sled::Batch::default();
-        let mut removed = 0;
-        for item in self
-            .tree
-            .range(keys::entry(seq + 1)..=keys::entry(u64::MAX))
-        {
-            let (key, value) = item?;
-            batch.remove(key.clone());
-            removed += 1;
-            let Ok(record) = decode_record(keys::tail_u64(&key).unwrap_or(0), &value) else {
-                continue;
-            };
-            let header = record.header;
-            if let Event::ViolationAlleged(e) = &record.statement.event {
-                batch.remove(keys::agreement_claim(e.agreement.as_str(), header.seq));
-            }
-            batch.remove(keys::event_id(&header.event_id).to_vec());
-            batch.remove(keys::stream(&header.stream, header.version));
-            batch.remove(keys::occurred(header.occurred_at.micros(), header.seq).to_vec());
-            let (mut level, mut index) = (0u8, header.seq - 1);
-            loop {
-                batch.remove(keys::merkle(level, index).to_vec());
-                if index & 1 == 0 {
-                    break;
-                }
-                level += 1;
-                index >>= 1;
-            }
-        }
-        if removed > 0 {
-            self.tree.apply_batch(batch)?;
-        }
-        Ok(removed)
+        })
     }
 
     /// Makes every write so far durable: sled's flush, then an `fdatasync`
@@ -380,573 +569,81 @@ impl Ledger {
     /// not a durability barrier).
     pub fn sync(&self) -> Result<(), StoreError> {
         self.flushes.fetch_add(1, Ordering::Relaxed);
-        self.tree.flush()?;
-        self.data_file.sync_data()?;
+        guard(|| self.tree.flush())??;
+        if let Some(file) = &self.data_file {
+            file.sync_data()?;
+        }
         Ok(())
     }
 
-    fn stage_one(
-        &self,
-        writer: &mut Writer,
-        stage: &mut Stage,
-        submission: &Submission,
-        options: &AppendOptions,
-    ) -> Result<Appended, Staging> {
-        let copy = &submission.copy;
-        if !options.backfill {
-            if let Some(field) = copy.first_field() {
-                return Err(Rejection::field(
-                    field,
-                    "is set by the ledger; it is accepted only with `import --backfill`",
-                )
-                .into());
-            }
-        }
-        if copy.hash.is_none() {
-            if let Some(field) = copy.derived_fields.first() {
-                return Err(Rejection::field(
-                    *field,
-                    "is accepted only beside `hash`, in a copy of an Armistice entry",
-                )
-                .into());
-            }
-        }
-        let recorded_at = self.recorded_at(stage, submission, options)?;
-        let mut statement = submission.statement.clone();
-        if !submission.occurred_at_given {
-            statement.occurred_at = recorded_at;
-        }
-        if let Some(seq) = self.stored_seq(writer, stage, &statement.event_id)? {
-            return self.duplicate(writer, stage, seq, submission, &statement);
-        }
-        let rules = &mut writer.rules;
-        let stream = statement.stream();
-        for referenced in referenced_streams(&statement) {
-            self.load_stream(rules, &referenced)?;
-            stage.touched.insert(referenced);
-        }
-        let version = rules.version(&stream);
-        if let Some(expected) = submission.expected_version {
-            if expected != version {
-                return Err(Rejection::field("expected_version", format!(
-                    "stream `{stream}` is at version {version}, not {expected}: another statement came first"
-                )).into());
-            }
-        }
-        let redacted_leaf = redacted_copy_header(copy)?;
-        let signature = match &redacted_leaf {
-            Some(leaf) => leaf.signature,
-            None => self
-                .operator_signature(&statement, submission.signature)?
-                .or(submission.signature),
-        };
-        let checked_signature = match (&redacted_leaf, statement.by.is_operator()) {
-            (Some(_), _) => Signature::Unverifiable,
-            (None, true) => Signature::Given(None),
-            (None, false) => Signature::Given(signature.as_ref()),
-        };
-        let clock = Clock {
-            now: options.now,
-            recorded_at,
-        };
-        rules.check(&statement, checked_signature, clock)?;
-        let redaction = match &statement.event {
-            Event::EntryRedacted(e) => self.stage_redaction(stage, e, copy.hash.is_some())?,
-            _ => None,
-        };
-        let payload = encode_payload(&statement);
-        if payload.len() > entry::PAYLOAD_BYTES_MAX {
-            return Err(Rejection::event(format!(
-                "the event encodes to {} bytes; the limit is {}",
-                payload.len(),
-                entry::PAYLOAD_BYTES_MAX
-            ))
-            .into());
-        }
-        let header = Header {
-            schema: entry::SCHEMA_VERSION,
-            seq: stage.head.seq + 1,
-            recorded_at,
-            occurred_at: statement.occurred_at,
-            event_type: statement.event.event_type(),
-            backfilled: match copy.hash {
-                Some(_) => copy.backfilled.unwrap_or(false),
-                None => options.backfill,
-            },
-            event_id: statement.event_id,
-            stream: stream.name(),
-            version: version + 1,
-            by: statement.by.clone(),
-            prev_hash: stage.head.hash,
-            payload_sha256: match &redacted_leaf {
-                Some(leaf) => leaf.payload_sha256,
-                None => sha256(&payload),
-            },
-            signature,
-        };
-        let leaf = header.encode();
-        let hash = sha256(&leaf);
-        check_copy(copy, &header, &hash, &payload)?;
-        stage.redactions.extend(redaction);
-        rules.apply(&statement);
-        let appended = Appended {
-            seq: header.seq,
-            event_id: header.event_id,
-            stream: header.stream.clone(),
-            version: header.version,
-            hash,
-            duplicate: false,
-        };
-        let record = Record {
-            header,
-            hash,
-            statement,
-            redacted: redacted_leaf.is_some(),
-        };
-        self.stage_entry(stage, record, &leaf, &payload)?;
-        Ok(appended)
-    }
-
-    /// The ledger signs its operator's statements; a signature supplied
-    /// with one must be the operator's. Party statements pass through.
-    fn operator_signature(
-        &self,
-        statement: &Statement,
-        given: Option<[u8; 64]>,
-    ) -> Result<Option<[u8; 64]>, Rejection> {
-        if !statement.by.is_operator() {
-            return Ok(None);
-        }
-        match (given, &self.operator_key) {
-            (Some(signature), _) => armistice_core::sign::verify_statement(statement, &self.operator_public_key, &signature)
-                .map(|()| Some(signature))
-                .map_err(|e| Rejection::field("signature", format!("{e} (the operator)"))),
-            (None, Some(key)) => Ok(Some(armistice_core::sign::sign_statement(statement, key))),
-            (None, None) => Err(Rejection::field("by", "operator statements are signed by the ledger, but its operator key is not available here")),
-        }
-    }
-
-    fn recorded_at(
-        &self,
-        stage: &Stage,
-        submission: &Submission,
-        options: &AppendOptions,
-    ) -> Result<Timestamp, Staging> {
-        let last = stage.head.recorded_at;
-        match submission.copy.recorded_at {
-            None => Ok(options.now.max(last)),
-            Some(at) if at > options.now => Err(Rejection::field("recorded_at", format!(
-                "{at} lies in the future (the ledger's clock reads {})", options.now
-            )).into()),
-            Some(at) if at < last => Err(Rejection::field("recorded_at", format!(
-                "{at} is earlier than the previous entry's recorded_at {last}; backfilled entries must be in order"
-            )).into()),
-            Some(at) => Ok(at),
-        }
-    }
-
-    fn stored_seq(
-        &self,
-        writer: &Writer,
-        stage: &Stage,
-        event_id: &Uuid,
-    ) -> Result<Option<u64>, StoreError> {
-        if let Some(seq) = stage
-            .event_ids
-            .get(event_id)
-            .or_else(|| writer.pending.event_ids.get(event_id))
-        {
-            return Ok(Some(*seq));
-        }
-        Ok(self
-            .tree
-            .get(keys::event_id(event_id))?
-            .as_deref()
-            .and_then(keys::tail_u64))
-    }
-
-    fn duplicate(
-        &self,
-        writer: &Writer,
-        stage: &Stage,
-        seq: u64,
-        submission: &Submission,
-        statement: &Statement,
-    ) -> Result<Appended, Staging> {
-        let stored = match stage
-            .records
-            .get(&seq)
-            .or_else(|| writer.pending.records.get(&seq))
-        {
-            Some(record) => record.clone(),
-            None => self.read_record(seq)?,
-        };
-        let mut compared = statement.clone();
-        if !submission.occurred_at_given {
-            compared.occurred_at = stored.statement.occurred_at;
-        }
-        let same_hash = submission.copy.hash.is_none_or(|hash| hash == stored.hash);
-        if compared != stored.statement || !same_hash || stored.redacted {
-            return Err(Rejection::field(
-                "event_id",
-                format!(
-                    "{} is already stored (seq {seq}) with different content",
-                    statement.event_id
-                ),
-            )
-            .into());
-        }
-        Ok(Appended {
-            seq,
-            event_id: stored.header.event_id,
-            stream: stored.header.stream,
-            version: stored.header.version,
-            hash: stored.hash,
-            duplicate: true,
-        })
-    }
-
-    /// Stages an entry with its index keys and the Merkle nodes it completes.
-    fn stage_entry(
-        &self,
-        stage: &mut Stage,
-        record: Record,
-        leaf: &[u8],
-        payload: &[u8],
-    ) -> Result<(), StoreError> {
-        let header = &record.header;
-        let seq = header.seq;
-        let seq_bytes = seq.to_be_bytes().to_vec();
-        let mut value = Vec::with_capacity(leaf.len() + 1 + payload.len());
-        value.extend_from_slice(leaf);
-        value.push(if record.redacted {
-            keys::PAYLOAD_REDACTED
-        } else {
-            keys::PAYLOAD_ORIGINAL
-        });
-        value.extend_from_slice(payload);
-        stage.put(keys::entry(seq).to_vec(), value);
-        stage.put(keys::event_id(&header.event_id).to_vec(), seq_bytes.clone());
-        stage.put(keys::stream(&header.stream, header.version), seq_bytes);
-        stage.put(
-            keys::occurred(header.occurred_at.micros(), seq).to_vec(),
-            Vec::new(),
-        );
-        if let Event::ViolationAlleged(e) = &record.statement.event {
-            stage.put(keys::agreement_claim(e.agreement.as_str(), seq), Vec::new());
-        }
-        for (level, index, node) in stage
-            .frontier
-            .push(seq - 1, armistice_merkle::leaf_hash(leaf))
-        {
-            if level >= STORED_LEVEL_MIN {
-                stage.put(keys::merkle(level, index).to_vec(), node.to_vec());
-            }
-        }
-        stage.event_ids.insert(header.event_id, seq);
-        stage.head = Head {
-            seq,
-            hash: record.hash,
-            recorded_at: header.recorded_at,
-        };
-        stage.records.insert(seq, record);
-        Ok(())
-    }
-
-    /// Loads `stream`'s entries into the rule state, unless already there.
-    fn load_stream(&self, rules: &mut RuleState, stream: &StreamId) -> Result<(), StoreError> {
-        if rules.is_loaded(stream) {
-            return Ok(());
-        }
-        for seq in self.stream_seqs(&stream.name())? {
-            rules.apply(&self.read_record(seq)?.statement);
-        }
-        rules.mark_loaded(stream.clone());
-        Ok(())
-    }
-
-    /// Every committed entry of `stream` (`claim/X`), in version order.
-    pub fn stream_records(&self, stream: &str) -> Result<Vec<Record>, StoreError> {
-        let head = self.head().seq;
-        let seqs = self
-            .stream_seqs(stream)?
+    /// The frontier of the tree of `size` leaves (O(log n) reads).
+    fn load_frontier(&self, size: u64) -> Result<Frontier, StoreError> {
+        let nodes = frontier_positions(size)
             .into_iter()
-            .filter(|seq| *seq <= head);
-        seqs.map(|seq| self.read_record(seq)).collect()
+            .map(|(level, index)| Ok((level, index, self.node_any(level, index)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Frontier::from_nodes(nodes))
     }
 
-    /// Every committed entry a query about one agreement needs, in seq
-    /// order: the parties, the agreement's own stream, and the streams of
-    /// the claims filed under it. Reads those streams only, not the log.
-    pub fn agreement_records(&self, agreement: &str) -> Result<Vec<Record>, StoreError> {
-        let head = self.head().seq;
-        let mut seqs = Vec::new();
-        for item in self.tree.scan_prefix(
-            [keys::STREAM]
-                .iter()
-                .chain(b"party/")
-                .copied()
-                .collect::<Vec<u8>>(),
-        ) {
-            seqs.extend(keys::tail_u64(&item?.1));
-        }
-        seqs.extend(self.stream_seqs(&format!("agreement/{agreement}"))?);
-        for item in self
-            .tree
-            .scan_prefix(keys::agreement_claims_prefix(agreement))
-        {
-            let (key, _) = item?;
-            let seq = keys::tail_u64(&key).unwrap_or(0);
-            let header = self.record_header(seq)?;
-            seqs.extend(self.stream_seqs(&header.stream)?);
-        }
-        seqs.retain(|seq| *seq <= head);
-        seqs.sort_unstable();
-        seqs.dedup();
-        seqs.into_iter().map(|seq| self.read_record(seq)).collect()
-    }
-
-    /// The seqs of `stream`'s entries, committed or staged, in version order.
-    fn stream_seqs(&self, stream: &str) -> Result<Vec<u64>, StoreError> {
-        let mut seqs = Vec::new();
-        for item in self.tree.scan_prefix(keys::stream_prefix(stream)) {
-            let (key, value) = item?;
-            let seq = keys::tail_u64(&value).ok_or_else(|| {
-                StoreError::corrupt(0, format!("stream index key {key:?} holds no seq"))
+    /// The hash of a complete subtree, committed or not: stored from
+    /// [`STORED_LEVEL_MIN`] up, recomputed below from its leaves.
+    pub(crate) fn node_any(&self, level: u8, index: u64) -> Result<[u8; 32], StoreError> {
+        if level >= STORED_LEVEL_MIN {
+            let value = guard(|| self.tree.get(layout::merkle(level, index)))??;
+            let bytes = value.ok_or_else(|| {
+                StoreError::corrupt(0, format!("Merkle node ({level}, {index}) is missing"))
             })?;
-            seqs.push(seq);
+            return bytes.as_ref().try_into().map_err(|_| {
+                StoreError::corrupt(0, format!("Merkle node ({level}, {index}) is not 32 bytes"))
+            });
         }
-        Ok(seqs)
-    }
-
-    /// The committed entry at `seq`.
-    pub fn record(&self, seq: u64) -> Result<Record, StoreError> {
-        let len = self.head().seq;
-        if seq == 0 || seq > len {
-            return Err(StoreError::NoSuchEntry { seq, len });
+        let first = (index << level) + 1;
+        let count = 1u64 << level;
+        let mut hashes = Vec::with_capacity(count as usize);
+        for seq in first..first + count {
+            let bytes = write::entry_bytes(&self.tree, &Overlay::default(), seq)?
+                .ok_or_else(|| {
+                    StoreError::corrupt(seq, format!("entries for Merkle node ({level}, {index}) are missing"))
+                })?;
+            let (_, leaf_len) = armistice_core::Header::decode(&bytes)
+                .map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
+            hashes.push(armistice_merkle::leaf_hash(&bytes[..leaf_len]));
         }
-        self.read_record(seq)
-    }
-
-    /// The entry at `seq`, committed or staged by the current session.
-    fn read_record(&self, seq: u64) -> Result<Record, StoreError> {
-        let value = self.tree.get(keys::entry(seq))?;
-        let value =
-            value.ok_or_else(|| StoreError::corrupt(seq, "the entry is missing from the log"))?;
-        decode_record(seq, &value)
-    }
-
-    /// The entries with `from <= seq <= to`, in order, read lazily.
-    pub fn records(
-        &self,
-        from: u64,
-        to: u64,
-    ) -> impl Iterator<Item = Result<Record, StoreError>> + '_ {
-        self.raw_entries(from, to)
-            .map(|item| item.and_then(|(seq, value)| decode_record(seq, &value)))
-    }
-
-    /// The stored bytes of committed entries `from..=to`: (seq, leaf || marker || payload).
-    pub fn raw_entries(
-        &self,
-        from: u64,
-        to: u64,
-    ) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + '_ {
-        let to = to.min(self.head().seq);
-        self.tree
-            .range(keys::entry(from)..=keys::entry(to.max(from)))
-            .take_while(move |_| from <= to)
-            .map(|item| {
-                let (key, value) = item?;
-                let seq = keys::tail_u64(&key)
-                    .ok_or_else(|| StoreError::corrupt(0, "short entry key"))?;
-                Ok((seq, value))
-            })
-    }
-
-    /// The largest seq whose `recorded_at <= at` (0 if none), by binary search:
-    /// `recorded_at` never decreases along the log, so a `--known-at` replay
-    /// can stop there without reading further.
-    pub fn last_seq_recorded_by(&self, at: Timestamp) -> Result<u64, StoreError> {
-        let (mut low, mut high) = (0, self.head().seq);
-        while low < high {
-            let mid = low + (high - low).div_ceil(2);
-            if self.record_header(mid)?.recorded_at <= at {
-                low = mid;
-            } else {
-                high = mid - 1;
-            }
-        }
-        Ok(low)
-    }
-
-    /// The seqs of the committed entries that occurred at or before `at`,
-    /// in seq order — read from the occurred_at index — when there are at
-    /// most `max` of them; `None` when there are more (reading the log in
-    /// order is then cheaper than fetching them one by one).
-    pub fn seqs_occurred_by(
-        &self,
-        at: Timestamp,
-        max: u64,
-    ) -> Result<Option<Vec<u64>>, StoreError> {
-        let head = self.head().seq;
-        let split = keys::occurred(at.micros(), u64::MAX);
-        let end = [keys::OCCURRED + 1];
-        // Count the entries after `at` first: few of them means many before.
-        let needed_after = head.saturating_sub(max);
-        let mut after = 0u64;
-        for item in self.tree.range(split.as_slice()..end.as_slice()) {
-            let key = item?.0;
-            if keys::tail_u64(&key).is_some_and(|seq| seq <= head) {
-                after += 1;
-                if after >= needed_after {
-                    break;
-                }
-            }
-        }
-        if after < needed_after {
-            return Ok(None);
-        }
-        let mut seqs = Vec::new();
-        for item in self
-            .tree
-            .range([keys::OCCURRED].as_slice()..=split.as_slice())
-        {
-            let key = item?.0;
-            seqs.extend(keys::tail_u64(&key).filter(|seq| *seq <= head));
-        }
-        seqs.sort_unstable();
-        Ok(Some(seqs))
-    }
-
-    /// The header of entry `seq`, without decoding its payload.
-    pub fn record_header(&self, seq: u64) -> Result<Header, StoreError> {
-        let value = self
-            .tree
-            .get(keys::entry(seq))?
-            .ok_or(StoreError::NoSuchEntry {
-                seq,
-                len: self.head().seq,
-            })?;
-        Header::decode(&value)
-            .map(|(header, _)| header)
-            .map_err(|e| StoreError::corrupt(seq, e.to_string()))
-    }
-
-    /// Sled's tree, for the verifier and for tests that tamper with storage.
-    pub fn tree(&self) -> &sled::Db {
-        &self.tree
-    }
-
-    fn stage_redaction(
-        &self,
-        stage: &Stage,
-        e: &armistice_core::event::EntryRedacted,
-        copying: bool,
-    ) -> Result<Option<(u64, Vec<u8>)>, Staging> {
-        if copying {
-            // Copying an export: the target's copy is already the redacted one.
-            let target = match stage.records.get(&e.target_seq) {
-                Some(record) => Some(record.clone()),
-                None if e.target_seq <= stage.head.seq && e.target_seq > 0 => {
-                    Some(self.read_record(e.target_seq)?)
-                }
-                None => None,
-            };
-            if target.is_some_and(|t| t.redacted) {
-                return Ok(None);
-            }
-        }
-        let head_seq = stage.head.seq;
-        if e.target_seq == 0 || e.target_seq > head_seq {
-            return Err(Rejection::field(
-                "target_seq",
-                format!(
-                    "no entry {} to redact: the log holds {head_seq}",
-                    e.target_seq
-                ),
-            )
-            .into());
-        }
-        if e.target_seq > stage.committed.seq {
-            return Err(Rejection::field(
-                "target_seq",
-                "an entry cannot be redacted in the batch that appends it",
-            )
-            .into());
-        }
-        if e.target_seq > self.head().seq {
-            return Err(Rejection::field(
-                "target_seq",
-                format!(
-                    "entry {} is still being made durable; redact it once its append has returned",
-                    e.target_seq
-                ),
-            )
-            .into());
-        }
-        if stage.redactions.iter().any(|(seq, _)| *seq == e.target_seq) {
-            return Err(Rejection::field(
-                "target_seq",
-                format!("entry {} is already redacted in this batch", e.target_seq),
-            )
-            .into());
-        }
-        let target = self.read_record(e.target_seq)?;
-        if target.redacted {
-            return Err(Rejection::field(
-                "target_seq",
-                format!("entry {} is already redacted", e.target_seq),
-            )
-            .into());
-        }
-        if matches!(target.statement.event, Event::EntryRedacted(_)) {
-            return Err(
-                Rejection::field("target_seq", "a redaction cannot itself be redacted").into(),
-            );
-        }
-        let copy = armistice_core::redact::redact(&target.statement, &e.fields)?;
-        let mut value = target.header.encode();
-        value.push(keys::PAYLOAD_REDACTED);
-        value.extend_from_slice(&encode_payload(&copy));
-        Ok(Some((e.target_seq, value)))
+        Ok(armistice_merkle::mth(&hashes))
     }
 }
 
-/// Decodes a stored value: header, hash, then the payload after its marker.
-pub fn decode_record(seq: u64, value: &[u8]) -> Result<Record, StoreError> {
-    let corrupt = |detail: String| StoreError::corrupt(seq, detail);
-    let (header, leaf_len) = Header::decode(value).map_err(|e| corrupt(e.to_string()))?;
-    if header.seq != seq {
-        return Err(corrupt(format!("its header says seq {}", header.seq)));
-    }
-    let hash = sha256(&value[..leaf_len]);
-    let (marker, payload) = value[leaf_len..]
-        .split_first()
-        .ok_or_else(|| corrupt("no payload marker".into()))?;
-    let redacted = match *marker {
-        keys::PAYLOAD_ORIGINAL => false,
-        keys::PAYLOAD_REDACTED => true,
-        other => return Err(corrupt(format!("unknown payload marker {other}"))),
-    };
-    let statement = decode_payload(header.schema, payload).map_err(|e| corrupt(e.to_string()))?;
-    entry::check_header_matches(&header, &statement).map_err(corrupt)?;
-    Ok(Record {
-        header,
-        hash,
-        statement,
-        redacted,
-    })
+/// The origin a ledger made before `--origin` existed has: `armistice/`
+/// and the first 8 bytes of its operator key in hex.
+pub fn default_origin(operator_public_key: &[u8; 32]) -> String {
+    format!("armistice/{}", hex::encode(&operator_public_key[..8]))
 }
 
-/// The committed head, from its marker key.
-/// Takes the ledger folder's own lock: the one that says "in use".
-fn lock_folder(path: &Path) -> Result<File, StoreError> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
+fn folder_writable(path: &Path) -> bool {
+    std::fs::OpenOptions::new()
         .write(true)
-        .open(path.join("lock"))?;
+        .open(path.join(SLED_DIR).join("db"))
+        .is_ok()
+        && !std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly())
+}
+
+/// Takes the ledger folder's own lock: the one that says "in use". Readers
+/// open it read-only (nothing is written, and it works on read-only media).
+fn lock_folder(path: &Path, mode: OpenMode) -> Result<File, StoreError> {
+    let lock_path = path.join("lock");
+    let file = match mode {
+        OpenMode::Write => std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?,
+        _ => match File::open(&lock_path) {
+            Ok(file) => file,
+            // A ledger copied without its lock file: nobody else holds it.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => File::open(path)?,
+            Err(e) => return Err(e.into()),
+        },
+    };
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Busy(path.to_owned())),
@@ -960,23 +657,21 @@ fn lock_folder(path: &Path) -> Result<File, StoreError> {
 const SLED_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// sled's page cache (its default, made explicit): bounded, so that memory
-/// stops growing with the ledger; measured, a quarter of it made a replay
-/// of a million entries 20% slower (docs/PERFORMANCE.md).
+/// stops growing with the ledger.
 const SLED_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
 
-fn open_tree(path: &Path) -> Result<sled::Db, StoreError> {
+pub(crate) fn open_tree(dir: &Path) -> Result<sled::Db, StoreError> {
     let deadline = std::time::Instant::now() + SLED_LOCK_GRACE;
     loop {
         // No background flusher: every commit flushes and syncs itself.
-        let opened = sled::Config::new()
-            .path(path.join(SLED_DIR))
+        let config = sled::Config::new()
+            .path(dir)
             .flush_every_ms(None)
-            .cache_capacity(SLED_CACHE_BYTES)
-            .open();
-        match opened {
+            .cache_capacity(SLED_CACHE_BYTES);
+        match guard(|| config.open())? {
             Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
                 if std::time::Instant::now() >= deadline {
-                    return Err(StoreError::Busy(path.to_owned()));
+                    return Err(StoreError::Busy(dir.parent().unwrap_or(dir).to_owned()));
                 }
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
@@ -986,91 +681,64 @@ fn open_tree(path: &Path) -> Result<sled::Db, StoreError> {
 }
 
 fn read_head(tree: &sled::Db) -> Result<Head, StoreError> {
-    let Some(value) = tree.get([keys::HEAD])? else {
-        return Ok(Head::EMPTY);
-    };
-    let bad = || StoreError::corrupt(0, "the head marker is damaged");
-    let bytes: &[u8; 48] = value.as_ref().try_into().map_err(|_| bad())?;
-    let (seq, rest) = bytes.split_at(8);
-    let (hash, recorded_at) = rest.split_at(32);
-    Ok(Head {
-        seq: u64::from_be_bytes(seq.try_into().map_err(|_| bad())?),
-        hash: hash.try_into().map_err(|_| bad())?,
-        recorded_at: Timestamp(i64::from_be_bytes(
-            recorded_at.try_into().map_err(|_| bad())?,
-        )),
-    })
-}
-
-fn encode_head(head: &Head) -> Vec<u8> {
-    let mut out = Vec::with_capacity(48);
-    out.extend_from_slice(&head.seq.to_be_bytes());
-    out.extend_from_slice(&head.hash);
-    out.extend_from_slice(&head.recorded_at.micros().to_be_bytes());
-    out
+    match guard(|| tree.get([layout::HEAD]))?? {
+        None => Ok(Head::EMPTY),
+        Some(value) => Head::decode(&value)
+            .ok_or_else(|| StoreError::corrupt(0, "the head marker is damaged")),
+    }
 }
 
 impl Session<'_> {
     /// Stages a chunk of events, after the chunks before it. A rejection
-    /// ends the session: nothing it staged will land.
+    /// ends the session: nothing it staged will land. The index of a
+    /// rejected event counts from the session's first event.
     pub fn append(
         &mut self,
         batch: &[Submission],
         options: &AppendOptions,
     ) -> Result<Vec<Appended>, StoreError> {
-        if self.stage.failed {
-            return Err(StoreError::rejected(
-                0,
-                Rejection::event("an earlier chunk of this batch was rejected"),
-            ));
-        }
-        if batch.len() > BATCH_EVENTS_MAX {
-            return Err(StoreError::rejected(
-                0,
-                Rejection::event(format!(
-                    "a batch holds at most {BATCH_EVENTS_MAX} events, not {}",
-                    batch.len()
-                )),
-            ));
-        }
-        let outcome = self.stage_chunk(batch, options);
-        self.stage.failed = outcome.is_err();
-        outcome
-    }
-
-    fn stage_chunk(
-        &mut self,
-        batch: &[Submission],
-        options: &AppendOptions,
-    ) -> Result<Vec<Appended>, StoreError> {
         // In a session of several chunks (an import), the previous chunk goes
-        // to sled now (uncommitted) and is written out, so that memory holds
-        // one chunk at a time; the last chunk lands with the commit. Entries
-        // past the head marker are removed at the next open if the commit
-        // never comes.
-        if !self.stage.ops.is_empty() {
+        // to sled now (uncommitted), so that memory holds one chunk at a
+        // time; the last chunk lands with the commit.
+        if !self.stage.entries.is_empty() {
             self.ledger.write_pending(&mut self.writer)?;
-            self.ledger
-                .apply_ops(&std::mem::take(&mut self.stage.ops))?;
-            self.ledger.tree.flush()?;
-            self.stage.direct = true;
-            self.stage.event_ids.clear();
-            self.stage.records.clear();
-        }
-        let mut appended = Vec::with_capacity(batch.len());
-        for (index, submission) in batch.iter().enumerate() {
-            match self
-                .ledger
-                .stage_one(&mut self.writer, &mut self.stage, submission, options)
-            {
-                Ok(one) => appended.push(one),
-                Err(Staging::Rejected(rejection)) => {
-                    return Err(StoreError::rejected(index, rejection))
-                }
-                Err(Staging::Failed(error)) => return Err(error),
+            let ops = {
+                let view = self.view();
+                write::stage_ops(&self.stage, &view, false)?
+            };
+            write::apply(&self.ledger.tree, &ops)?;
+            guard(|| self.ledger.tree.flush())??;
+            self.stage.handed_over();
+            self.direct = true;
+            // The rule state only grows within a session; past a bound it
+            // is dropped and reloaded from what was written.
+            if self.writer.rules.loaded_streams() > RULE_STREAMS_MAX {
+                self.writer.rules = RuleState::default();
             }
         }
-        Ok(appended)
+        let ledger = self.ledger;
+        let operator_key = ledger.lock_keys().current.clone();
+        let mut salt = fresh_salt;
+        let mut context = StageContext {
+            operator_key: operator_key.as_ref(),
+            fresh_salt: &mut salt,
+        };
+        let writer = &mut *self.writer;
+        let view = SledView {
+            tree: &ledger.tree,
+            pending: &writer.pending,
+            durable: ledger.head().seq,
+        };
+        self.stage
+            .stage_chunk(&view, &mut writer.rules, &mut context, batch, options)
+    }
+
+    fn view(&self) -> SledView<'_> {
+        SledView {
+            tree: &self.ledger.tree,
+            pending: &self.writer.pending,
+            durable: self.ledger.head().seq,
+        }
     }
 
     /// The head the session would commit.
@@ -1078,185 +746,71 @@ impl Session<'_> {
         self.stage.head
     }
 
-    /// Makes everything staged visible and durable: the batch joins the
-    /// accepted ones waiting for the next flush (a session of several
-    /// chunks writes its last chunk itself, with the head marker); the call
-    /// returns once a flush + `fdatasync` has covered it.
+    /// Makes everything staged visible and durable; returns once a flush +
+    /// `fdatasync` and the head record cover it.
     pub fn commit(mut self) -> Result<Head, StoreError> {
         if self.stage.failed {
             return Err(StoreError::rejected(
-                0,
-                Rejection::event("a rejected batch cannot be committed"),
+                self.stage.position,
+                armistice_core::Rejection::event("a rejected batch cannot be committed"),
             ));
         }
+        self.stage.finish()?;
         let head = self.stage.head;
+        let ledger = self.ledger;
         if head != self.stage.committed || !self.stage.redactions.is_empty() {
-            for (seq, value) in std::mem::take(&mut self.stage.redactions) {
-                self.stage.put(keys::entry(seq).to_vec(), value);
-            }
-            if self.stage.direct {
-                self.stage.put(vec![keys::HEAD], encode_head(&head));
-                self.ledger
-                    .apply_ops(&std::mem::take(&mut self.stage.ops))?;
+            let ops = {
+                let view = self.view();
+                write::stage_ops(&self.stage, &view, true)?
+            };
+            if self.direct {
+                let mut ops = ops;
+                ops.put(vec![layout::HEAD], head.encode());
+                ledger.write_pending(&mut self.writer)?;
+                write::apply(&ledger.tree, &ops)?;
             } else {
-                let pending = &mut self.writer.pending;
-                pending.ops.append(&mut self.stage.ops);
-                pending.event_ids.extend(self.stage.event_ids.drain());
-                pending.records.extend(self.stage.records.drain());
+                self.writer.pending.extend(ops);
             }
-            self.writer.frontier = std::mem::take(&mut self.stage.frontier);
+            self.writer.frontier = self.stage.frontier.clone();
             self.writer.applied = head;
+            if self.writer.operator_keys != self.stage.operator_keys {
+                self.writer.operator_keys = self.stage.operator_keys.clone();
+                // The rotation's key signs from the next statement on.
+                let current = self.writer.operator_keys.current();
+                let mut keys = ledger.lock_keys();
+                keys.current = keys
+                    .next
+                    .take()
+                    .filter(|k| k.verifying_key().to_bytes() == current);
+            }
         }
         self.committed = true;
         // Let the next writer stage while this batch waits for its flush;
         // with nothing new (all duplicates), still wait until what they
         // found is durable.
-        let ledger = self.ledger;
         drop(self);
         ledger.make_durable(head)?;
         Ok(head)
     }
 }
 
+/// Streams whose rule state an import keeps in memory at most before
+/// dropping it (it reloads what it needs from what it wrote).
+const RULE_STREAMS_MAX: usize = 200_000;
+
 impl Drop for Session<'_> {
     fn drop(&mut self) {
-        if self.committed || self.stage.head == self.stage.committed {
+        if self.committed || (!self.direct && self.stage.entries.is_empty()) {
             return;
         }
         // Other writers' accepted batches go to sled first, so that the
-        // streams forgotten below reload with them. Best effort: what is
-        // left of this session is removed again by the next open.
+        // rule state reloads with them. Best effort: what is left of this
+        // session is removed again by the next open.
         let _ = self.ledger.write_pending(&mut self.writer);
-        let _ = self.ledger.truncate_after(self.stage.committed.seq);
-        for stream in &self.stage.touched {
-            self.writer.rules.forget(stream);
+        if self.direct {
+            let keys = self.writer.operator_keys.clone();
+            let _ = crate::recover::truncate_after(&self.ledger.tree, self.stage.committed.seq, &keys);
         }
-    }
-}
-
-/// The header of a redacted entry's copy, read from its `leaf`: the payload
-/// digest and signature cannot be recomputed from the blanked fields.
-fn redacted_copy_header(
-    copy: &armistice_core::json::EntryCopy,
-) -> Result<Option<Header>, Rejection> {
-    if !copy.redacted {
-        return Ok(None);
-    }
-    let (Some(leaf), Some(hash)) = (&copy.leaf, copy.hash) else {
-        return Err(Rejection::field(
-            "redacted",
-            "a redacted entry can be copied only with its `hash` and `leaf`",
-        ));
-    };
-    if sha256(leaf) != hash {
-        return Err(Rejection::field(
-            "leaf",
-            "does not hash to the line's `hash`",
-        ));
-    }
-    let (header, used) =
-        Header::decode(leaf).map_err(|e| Rejection::field("leaf", e.to_string()))?;
-    if used != leaf.len() {
-        return Err(Rejection::field("leaf", "has trailing bytes"));
-    }
-    Ok(Some(header))
-}
-
-/// A backfill line that copies an Armistice entry must reproduce it exactly.
-fn check_copy(
-    copy: &armistice_core::json::EntryCopy,
-    header: &Header,
-    hash: &Hash,
-    payload: &[u8],
-) -> Result<(), Rejection> {
-    let Some(expected) = copy.hash else {
-        return Ok(());
-    };
-    if let Some(given) = &copy.payload {
-        if given.as_slice() != payload {
-            return Err(Rejection::field(
-                "payload",
-                "does not encode the line's fields: the fields were changed",
-            ));
-        }
-    }
-    if let Some(given) = &copy.leaf {
-        if given.as_slice() != header.encode().as_slice() {
-            return Err(Rejection::field(
-                "leaf",
-                "differs from the entry these fields make at this place in the log",
-            ));
-        }
-    }
-    if let Some(seq) = copy.seq {
-        if seq != header.seq {
-            return Err(Rejection::field(
-                "seq",
-                format!("the copy says seq {seq} but it lands at seq {}", header.seq),
-            ));
-        }
-    }
-    if expected != *hash {
-        return Err(Rejection::field("hash", format!(
-            "the entry hashes to {} here, not {}: the copy differs from the entry it claims to be, or follows other entries",
-            hex::encode(hash),
-            hex::encode(expected)
-        )));
-    }
-    Ok(())
-}
-
-/// A session's writes: the chunk not yet applied to sled, and what the
-/// whole session changes.
-struct Stage {
-    ops: Vec<(Vec<u8>, Vec<u8>)>,
-    /// Whether earlier chunks of this session were written to sled already.
-    direct: bool,
-    committed: Head,
-    head: Head,
-    event_ids: HashMap<Uuid, u64>,
-    records: HashMap<u64, Record>,
-    frontier: Frontier,
-    touched: BTreeSet<StreamId>,
-    redactions: Vec<(u64, Vec<u8>)>,
-    failed: bool,
-}
-
-impl Stage {
-    fn new(head: Head, frontier: Frontier) -> Self {
-        Stage {
-            ops: Vec::new(),
-            direct: false,
-            committed: head,
-            redactions: Vec::new(),
-            failed: false,
-            head,
-            event_ids: HashMap::new(),
-            records: HashMap::new(),
-            frontier,
-            touched: BTreeSet::new(),
-        }
-    }
-
-    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        self.ops.push((key, value));
-    }
-}
-
-/// Why staging one event stopped.
-enum Staging {
-    Rejected(Rejection),
-    Failed(StoreError),
-}
-
-impl From<Rejection> for Staging {
-    fn from(rejection: Rejection) -> Self {
-        Staging::Rejected(rejection)
-    }
-}
-
-impl From<StoreError> for Staging {
-    fn from(error: StoreError) -> Self {
-        Staging::Failed(error)
+        self.writer.rules = RuleState::default();
     }
 }

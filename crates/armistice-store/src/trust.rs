@@ -2,7 +2,8 @@
 //! answer reads O(log n) stored complete-subtree hashes.
 
 use crate::error::StoreError;
-use crate::keys;
+use crate::guard::guard;
+use crate::layout;
 use crate::ledger::Ledger;
 use armistice_core::entry::Hash;
 use armistice_merkle::checkpoint::{self, Checkpoint, SignedCheckpoint};
@@ -15,7 +16,7 @@ impl NodeSource for StoredNodes<'_> {
     type Error = StoreError;
 
     fn node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
-        self.0.node(level, index)
+        self.0.node_any(level, index)
     }
 }
 
@@ -42,21 +43,22 @@ fn proof_error(error: ProofError<StoreError>) -> StoreError {
 }
 
 impl Ledger {
-    /// The checkpoint origin (and note key name): `armistice/` and the first
-    /// 8 bytes of the operator's public key in hex, unique per ledger.
-    pub fn origin(&self) -> String {
-        format!(
-            "armistice/{}",
-            hex::encode(&self.operator_public_key()[..8])
-        )
-    }
-
     fn check_size(&self, size: u64) -> Result<(), StoreError> {
         let len = self.head().seq;
         if size > len {
             return Err(StoreError::NoSuchEntry { seq: size, len });
         }
         Ok(())
+    }
+
+    /// The hash of the complete subtree (`level`, `index`) of committed entries.
+    pub fn node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
+        let last = index
+            .checked_add(1)
+            .and_then(|i| i.checked_mul(1u64.checked_shl(u32::from(level))?))
+            .ok_or_else(|| StoreError::corrupt(0, "no such Merkle node"))?;
+        self.check_size(last)?;
+        self.node_any(level, index)
     }
 
     /// The tree root over the first `size` entries.
@@ -75,7 +77,7 @@ impl Ledger {
         Ok(InclusionProof {
             leaf_index: seq - 1,
             tree_size: size,
-            leaf_hash: self.node(0, seq - 1)?,
+            leaf_hash: self.node_any(0, seq - 1)?,
             root_hash: armistice_merkle::root(size, &nodes).map_err(proof_error)?,
             path: armistice_merkle::inclusion_proof(seq - 1, size, &nodes).map_err(proof_error)?,
         })
@@ -88,10 +90,14 @@ impl Ledger {
     }
 
     /// Signs (and keeps) the checkpoint for `size` entries with the operator
-    /// key. Refuses when the tree no longer matches the newest checkpoint
-    /// kept: the log never signs two inconsistent checkpoints.
+    /// key in force at that size. Refuses when the tree no longer matches the
+    /// newest checkpoint kept: the log never signs two inconsistent checkpoints.
     pub fn sign_checkpoint(&self, size: u64) -> Result<SignedCheckpoint, StoreError> {
+        self.check_size(size)?;
         let key = self.operator_key().ok_or(StoreError::WrongOperatorKey)?;
+        if key.verifying_key().to_bytes() != self.operator_keys().for_checkpoint(size) {
+            return Err(StoreError::OldKey { size });
+        }
         if let Some(latest) = self.checkpoints()?.last() {
             let size = latest.checkpoint.size;
             if size <= self.head().seq && self.root(size)? != latest.checkpoint.root {
@@ -101,20 +107,24 @@ impl Ledger {
             }
         }
         let note = Checkpoint::new(self.origin(), size, self.root(size)?);
-        let signed = checkpoint::sign(&note, &self.origin(), key)
+        let signed = checkpoint::sign(&note, self.origin(), &key)
             .map_err(|e| StoreError::corrupt(0, format!("checkpoint: {e}")))?;
-        self.tree()
-            .insert(keys::checkpoint(size), signed.to_note().into_bytes())?;
-        self.sync()?;
+        if self.mode() == crate::OpenMode::Write {
+            guard(|| {
+                self.tree
+                    .insert(layout::checkpoint(size), signed.to_note().into_bytes())
+            })??;
+            self.sync()?;
+        }
         Ok(signed)
     }
 
     /// Every checkpoint signed so far, by size.
     pub fn checkpoints(&self) -> Result<Vec<SignedCheckpoint>, StoreError> {
         let mut out = Vec::new();
-        for item in self.tree().scan_prefix([keys::CHECKPOINT]) {
-            let (key, value) = item?;
-            let size = keys::tail_u64(&key).unwrap_or(0);
+        for item in guard(|| self.tree.scan_prefix([layout::CHECKPOINT]))? {
+            let (key, value) = guard(|| item)??;
+            let size = layout::tail_u64(&key).unwrap_or(0);
             let note = std::str::from_utf8(&value)
                 .map_err(|_| StoreError::corrupt(size, "stored checkpoint is not text"))?;
             let signed = checkpoint::parse_note(note)
@@ -122,5 +132,21 @@ impl Ledger {
             out.push(signed);
         }
         Ok(out)
+    }
+
+    /// Keeps a checkpoint signed elsewhere (a copy keeps its source's).
+    pub fn keep_checkpoint(&self, signed: &SignedCheckpoint) -> Result<(), StoreError> {
+        let size = signed.checkpoint.size;
+        self.check_size(size)?;
+        if self.root(size)? != signed.checkpoint.root {
+            return Err(StoreError::corrupt(size, format!(
+                "the checkpoint at size {size} does not match this ledger's tree"
+            )));
+        }
+        guard(|| {
+            self.tree
+                .insert(layout::checkpoint(size), signed.to_note().into_bytes())
+        })??;
+        self.sync()
     }
 }

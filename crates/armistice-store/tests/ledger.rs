@@ -3,7 +3,7 @@
 
 use armistice_core::json::{parse_line, Submission};
 use armistice_core::Timestamp;
-use armistice_store::{AppendOptions, Ledger, StoreError};
+use armistice_store::{AppendOptions, Ledger, OpenMode, StoreError};
 use tempfile::TempDir;
 use uuid::Uuid;
 
@@ -38,7 +38,7 @@ fn subs(lines: &[&str]) -> Vec<Submission> {
 
 fn create(path: &std::path::Path) -> Ledger {
     let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
-    let mut ledger = Ledger::create(path, &key.verifying_key().to_bytes()).unwrap();
+    let ledger = Ledger::create(path, &key.verifying_key().to_bytes(), "test.example/ledger").unwrap();
     ledger.attach_operator_key(key).unwrap();
     ledger
 }
@@ -48,6 +48,28 @@ fn new_ledger() -> (TempDir, Ledger) {
     let ledger = create(&dir.path().join("l"));
     ledger.append(&subs(SETUP), &options()).unwrap();
     (dir, ledger)
+}
+
+/// Rewrites entry `seq`'s stored bytes in place (sealed chunk or tail key),
+/// as someone with the files would.
+fn tamper_entry(ledger: &Ledger, seq: u64, change: impl FnOnce(&mut Vec<u8>)) {
+    use armistice_store::{chunk, layout};
+    let tree = ledger.tree();
+    let index = layout::chunk_of(seq);
+    if let Some(value) = tree.get(layout::chunk(index)).unwrap() {
+        let mut entries: Vec<Vec<u8>> = chunk::decode(&value)
+            .unwrap()
+            .into_iter()
+            .map(<[u8]>::to_vec)
+            .collect();
+        change(&mut entries[((seq - 1) % layout::CHUNK_ENTRIES) as usize]);
+        let slices: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+        tree.insert(layout::chunk(index), chunk::encode(&slices)).unwrap();
+    } else {
+        let mut value = tree.get(layout::tail(seq)).unwrap().unwrap().to_vec();
+        change(&mut value);
+        tree.insert(layout::tail(seq), value).unwrap();
+    }
 }
 
 fn rejection(result: Result<Vec<armistice_store::Appended>, StoreError>) -> (usize, String) {
@@ -66,7 +88,7 @@ fn appends_gap_free_and_survives_reopen() {
     assert_eq!(out[0].version, 1);
     let head = ledger.head();
     drop(ledger);
-    let mut ledger = Ledger::open(&dir.path().join("l")).unwrap();
+    let ledger = Ledger::open(&dir.path().join("l"), OpenMode::Write).unwrap();
     ledger
         .attach_operator_key(ed25519_dalek::SigningKey::from_bytes(&[7; 32]))
         .unwrap();
@@ -169,17 +191,17 @@ fn recorded_at_never_decreases_even_when_the_clock_steps_back() {
 #[test]
 fn a_second_open_is_a_clear_busy_error() {
     let (dir, _ledger) = new_ledger();
-    match Ledger::open(&dir.path().join("l")) {
+    match Ledger::open(&dir.path().join("l"), OpenMode::Write) {
         Err(StoreError::Busy(_)) => {}
         Err(other) => panic!("expected Busy, got {other}"),
         Ok(_) => panic!("a second open succeeded"),
     }
     assert!(matches!(
-        Ledger::open(&dir.path().join("none")),
+        Ledger::open(&dir.path().join("none"), OpenMode::Write),
         Err(StoreError::NotALedger(_))
     ));
     assert!(matches!(
-        Ledger::create(&dir.path().join("l"), &[1; 32]),
+        Ledger::create(&dir.path().join("l"), &[1; 32], "x"),
         Err(StoreError::AlreadyExists(_))
     ));
 }
@@ -188,14 +210,24 @@ fn a_second_open_is_a_clear_busy_error() {
 fn verify_names_a_tampered_entry() {
     let (_dir, ledger) = new_ledger();
     ledger.append(&subs(&[CLAIM]), &options()).unwrap();
-    let key = armistice_store::keys::entry(5);
-    let mut value = ledger.tree().get(key).unwrap().unwrap().to_vec();
-    let last = value.len() - 3;
-    value[last] ^= 0x20;
-    ledger.tree().insert(key, value).unwrap();
+    // Entry 5 is the signature of `energy` by RU: its payload ends the value.
+    tamper_entry(&ledger, 5, |value| {
+        let last = value.len() - 1;
+        value[last] ^= 0x01;
+    });
     let problem = ledger.verify().unwrap().problems[0].clone();
     assert_eq!(problem.seq, 5);
-    assert!(problem.detail.contains("SHA-256"), "{}", problem.detail);
+    assert!(problem.detail.contains("digest"), "{}", problem.detail);
+    // Its payload (the digests the signature covers) changed: the leaf's
+    // SHA-256 of it no longer matches.
+    tamper_entry(&ledger, 6, |value| {
+        let (header, leaf_len) = armistice_core::Header::decode(value).unwrap();
+        assert_eq!(header.seq, 6);
+        value[leaf_len + 4 + 17] ^= 0x01;
+    });
+    let problems = ledger.verify().unwrap().problems;
+    assert_eq!(problems[1].seq, 6);
+    assert!(problems[1].detail.contains("SHA-256"), "{problems:?}");
 }
 
 #[test]
@@ -247,7 +279,7 @@ fn a_session_lands_whole_on_commit_and_not_at_all_when_dropped() {
     let (_dir, ledger) = new_ledger();
     let head = ledger.head();
     {
-        let mut session = ledger.begin();
+        let mut session = ledger.begin().unwrap();
         session
             .append(&as_subs(&claim_lines(0, 3)), &options())
             .unwrap();
@@ -260,7 +292,7 @@ fn a_session_lands_whole_on_commit_and_not_at_all_when_dropped() {
     }
     assert_eq!(ledger.head(), head);
     assert_eq!(ledger.verify().unwrap().problems, vec![]);
-    let mut session = ledger.begin();
+    let mut session = ledger.begin().unwrap();
     session
         .append(&as_subs(&claim_lines(0, 3)), &options())
         .unwrap();
@@ -275,8 +307,10 @@ fn a_session_lands_whole_on_commit_and_not_at_all_when_dropped() {
         armistice_store::VerifyReport {
             entries: 12,
             head: committed,
+            proven_to: 12,
             signatures_valid: 4,
             redacted: 0,
+            uncommitted: 0,
             problems: vec![],
         }
     );
@@ -286,7 +320,7 @@ fn a_session_lands_whole_on_commit_and_not_at_all_when_dropped() {
 fn a_rejection_in_a_later_chunk_undoes_the_earlier_chunks() {
     let (_dir, ledger) = new_ledger();
     let head = ledger.head();
-    let mut session = ledger.begin();
+    let mut session = ledger.begin().unwrap();
     session
         .append(&as_subs(&claim_lines(0, 3)), &options())
         .unwrap();
@@ -310,7 +344,7 @@ fn a_rejection_in_a_later_chunk_undoes_the_earlier_chunks() {
 fn a_crash_before_commit_leaves_entries_that_the_next_open_removes() {
     let (dir, ledger) = new_ledger();
     let head = ledger.head();
-    let mut session = ledger.begin();
+    let mut session = ledger.begin().unwrap();
     session
         .append(&as_subs(&claim_lines(0, 3)), &options())
         .unwrap();
@@ -321,7 +355,7 @@ fn a_crash_before_commit_leaves_entries_that_the_next_open_removes() {
     std::mem::forget(session);
     ledger.sync().unwrap();
     drop(ledger);
-    let ledger = Ledger::open(&dir.path().join("l")).unwrap();
+    let ledger = Ledger::open(&dir.path().join("l"), OpenMode::Write).unwrap();
     assert_eq!(ledger.head(), head);
     let report = ledger.verify().unwrap();
     assert_eq!((report.entries, report.problems), (6, vec![]));
@@ -341,20 +375,22 @@ fn redaction_keeps_the_chain_and_blanks_the_reading_copy() {
     ledger.append(&subs(&[redact]), &options()).unwrap();
     let after = ledger.record(7).unwrap();
     assert_eq!(after.hash, before.hash);
-    assert!(after.redacted);
+    assert_eq!(
+        after.redaction,
+        armistice_core::Redaction::Fields(vec![armistice_core::disclose::Field::Description])
+    );
     assert!(!format!("{:?}", after.statement).contains("Petrenko"));
-    let raw = ledger
-        .tree()
-        .get(armistice_store::keys::entry(7))
-        .unwrap()
-        .unwrap();
+    let raw = ledger.entry_bytes(7).unwrap();
     assert!(!String::from_utf8_lossy(&raw).contains("Petrenko"));
     let report = ledger.verify().unwrap();
     assert_eq!((report.problems, report.redacted), (vec![], 1));
-    let again = r#"{"type":"entry_redacted","by":"operator","target_seq":7,"reason":"again"}"#;
+    let again = r#"{"type":"entry_redacted","by":"operator","target_seq":7,"reason":"again","fields":["description"]}"#;
     let (_, message) = rejection(ledger.append(&subs(&[again]), &options()));
     assert!(message.contains("already redacted"), "{message}");
-    let by_party = r#"{"type":"entry_redacted","by":"UA","target_seq":6,"reason":"mine"}"#;
+    let empty = r#"{"type":"entry_redacted","by":"operator","target_seq":7,"reason":"again","fields":[]}"#;
+    let (_, message) = rejection(ledger.append(&subs(&[empty]), &options()));
+    assert!(message.contains("list is empty"), "{message}");
+    let by_party = r#"{"type":"entry_redacted","by":"UA","target_seq":6,"reason":"mine","fields":["source"]}"#;
     let (_, message) = rejection(ledger.append(&subs(&[by_party]), &options()));
     assert!(message.contains("only `operator`"), "{message}");
 }
@@ -400,7 +436,7 @@ fn verify_names_the_entry_whose_index_key_or_tree_node_is_wrong() {
     let event_id = ledger.record(3).unwrap().header.event_id;
     ledger
         .tree()
-        .remove(armistice_store::keys::event_id(&event_id))
+        .remove(armistice_store::layout::event_id(&event_id))
         .unwrap();
     let problems = ledger.verify().unwrap().problems;
     assert_eq!(
@@ -410,17 +446,17 @@ fn verify_names_the_entry_whose_index_key_or_tree_node_is_wrong() {
 
     let (_dir, ledger) = new_ledger();
     ledger
-        .append(&as_subs(&claim_lines(0, 40)), &options())
+        .append(&as_subs(&claim_lines(0, 140)), &options())
         .unwrap();
-    let occurred = ledger.record(2).unwrap().header.occurred_at.micros();
+    // Chunk 0 (entries 1 to 64) is sealed: its summary is rewritten.
     ledger
         .tree()
-        .remove(armistice_store::keys::occurred(occurred, 2))
+        .insert(armistice_store::layout::summary(0), vec![0; 18])
         .unwrap();
-    // Nodes are stored from level 4 up: (4, 1) covers entries 17 to 32.
+    // Nodes are stored from level 6 up: (6, 1) covers entries 65 to 128.
     ledger
         .tree()
-        .insert(armistice_store::keys::merkle(4, 1), vec![0; 32])
+        .insert(armistice_store::layout::merkle(6, 1), vec![0; 32])
         .unwrap();
     let problems: Vec<String> = ledger
         .verify()
@@ -432,8 +468,8 @@ fn verify_names_the_entry_whose_index_key_or_tree_node_is_wrong() {
     assert_eq!(
         problems,
         vec![
-            "seq 2: the occurred_at index lacks this entry".to_owned(),
-            "seq 32: stored Merkle node (4, 1) does not match the entries".to_owned(),
+            "seq 1: the summary of chunk 0 does not match its entries".to_owned(),
+            "seq 128: stored Merkle node (6, 1) does not match the entries".to_owned(),
         ]
     );
 }
@@ -441,7 +477,7 @@ fn verify_names_the_entry_whose_index_key_or_tree_node_is_wrong() {
 #[test]
 fn proofs_from_the_stored_tree_match_a_tree_rebuilt_from_the_leaves() {
     let (_dir, ledger) = new_ledger();
-    for chunk in 0..7 {
+    for chunk in 0..15 {
         ledger
             .append(
                 &as_subs(&claim_lines(chunk * 10, chunk * 10 + 10)),
@@ -450,13 +486,13 @@ fn proofs_from_the_stored_tree_match_a_tree_rebuilt_from_the_leaves() {
             .unwrap();
     }
     let mut memory = armistice_merkle::MemoryTree::new();
-    for item in ledger.raw_entries(1, u64::MAX) {
+    for item in ledger.entries(1, u64::MAX) {
         let (_, value) = item.unwrap();
         let (_, leaf_len) = armistice_core::Header::decode(&value).unwrap();
         memory.push(&value[..leaf_len]);
     }
     let size = ledger.head().seq;
-    assert_eq!(size, 76);
+    assert_eq!(size, 156);
     for tree_size in 1..=size {
         assert_eq!(
             ledger.root(tree_size).unwrap(),
@@ -480,9 +516,9 @@ fn proofs_from_the_stored_tree_match_a_tree_rebuilt_from_the_leaves() {
     // Reopening rebuilds the frontier from the stored nodes: appends go on extending the same tree.
     let path = ledger.path().to_owned();
     drop(ledger);
-    let ledger = Ledger::open(&path).unwrap();
+    let ledger = Ledger::open(&path, OpenMode::Write).unwrap();
     ledger
-        .append(&as_subs(&claim_lines(100, 105)), &options())
+        .append(&as_subs(&claim_lines(200, 205)), &options())
         .unwrap();
     assert_eq!(ledger.verify().unwrap().problems, vec![]);
 }
@@ -546,17 +582,7 @@ fn records_decoded_ahead_are_the_records_in_order() {
     let first: Vec<_> = ledger.records_ahead(1, u64::MAX).take(3).collect();
     assert_eq!(first.len(), 3);
     // A damaged entry is an error in the stream, where it stands.
-    let mut value = ledger
-        .tree()
-        .get(armistice_store::keys::entry(600))
-        .unwrap()
-        .unwrap()
-        .to_vec();
-    value[0] = 99;
-    ledger
-        .tree()
-        .insert(armistice_store::keys::entry(600), value)
-        .unwrap();
+    tamper_entry(&ledger, 600, |value| value[0] = 99);
     let items: Vec<_> = ledger.records_ahead(1, u64::MAX).collect();
     assert_eq!(items.len(), 600);
     assert!(items[599].is_err());
@@ -564,17 +590,11 @@ fn records_decoded_ahead_are_the_records_in_order() {
 
 #[test]
 fn verify_reports_stray_entry_keys_instead_of_panicking() {
+    use armistice_store::layout;
     let (_dir, ledger) = new_ledger();
-    let value = ledger
-        .tree()
-        .get(armistice_store::keys::entry(2))
-        .unwrap()
-        .unwrap();
-    ledger
-        .tree()
-        .insert(armistice_store::keys::entry(0), value.clone())
-        .unwrap();
-    let mut long_key = armistice_store::keys::entry(3).to_vec();
+    let value = ledger.entry_bytes(2).unwrap();
+    ledger.tree().insert(layout::tail(0), value.clone()).unwrap();
+    let mut long_key = layout::tail(3).to_vec();
     long_key.push(0);
     ledger.tree().insert(long_key, value).unwrap();
     let problems = ledger.verify().unwrap().problems;

@@ -4,7 +4,7 @@
 
 use armistice_core::json::parse_line;
 use armistice_core::Timestamp;
-use armistice_store::{AppendOptions, Ledger};
+use armistice_store::{AppendOptions, Ledger, OpenMode};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -103,7 +103,7 @@ proptest! {
         let dir = tempfile::TempDir::new().unwrap();
         let path = dir.path().join("l");
         let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
-        let mut ledger = Ledger::create(&path, &key.verifying_key().to_bytes()).unwrap();
+        let mut ledger = Ledger::create(&path, &key.verifying_key().to_bytes(), "prop/ledger").unwrap();
         ledger.attach_operator_key(key).unwrap();
         let submissions: Vec<_> = scenario.lines.iter().map(|l| parse_line(l, Uuid::now_v7()).unwrap()).collect();
         let mut at = 0;
@@ -122,7 +122,7 @@ proptest! {
         let report = ledger.verify().unwrap();
         prop_assert_eq!(report.problems, vec![]);
         drop(ledger);
-        let ledger = Ledger::open(&path).unwrap();
+        let ledger = Ledger::open(&path, OpenMode::Write).unwrap();
         prop_assert_eq!(ledger.head(), head);
         prop_assert_eq!(ledger.verify().unwrap().problems, vec![]);
         for (stream, count) in &scenario.streams {

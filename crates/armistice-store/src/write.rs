@@ -1,0 +1,203 @@
+//! Turning a stage into sled writes in the chunked layout, and reading
+//! through writes not yet applied (the group commit's waiting batches).
+//!
+//! Each new entry is written as a `T` (tail) key; the entry that completes
+//! a chunk of 64 seals it: the chunk and its summary are written and its
+//! tail keys removed, in the same atomic batch. The event-id key and the
+//! stream segment go with every entry; Merkle nodes with the entries that
+//! complete them.
+
+use crate::chunk::{self, Summary};
+use crate::error::StoreError;
+use crate::guard::guard;
+use crate::layout::{self, CHUNK_ENTRIES, SEGMENT_SEQS};
+use crate::stage::{LogView, Stage};
+use armistice_core::entry::decode_entry;
+use std::collections::BTreeMap;
+
+/// Writes not yet applied to sled: key → value, or `None` for a removal.
+/// Later writes to a key replace earlier ones.
+#[derive(Clone, Debug, Default)]
+pub struct Overlay {
+    ops: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl Overlay {
+    /// Whether nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Writes `value` at `key`.
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.insert(key, Some(value));
+    }
+
+    /// Removes `key`.
+    pub fn remove(&mut self, key: Vec<u8>) {
+        self.ops.insert(key, None);
+    }
+
+    /// What the overlay says of `key`: `Some(None)` when it removes it.
+    pub fn get(&self, key: &[u8]) -> Option<Option<&Vec<u8>>> {
+        self.ops.get(key).map(Option::as_ref)
+    }
+
+    /// Adds `other`'s writes after these.
+    pub fn extend(&mut self, other: Overlay) {
+        self.ops.extend(other.ops);
+    }
+}
+
+/// Applies an overlay to sled in one atomic batch.
+pub fn apply(tree: &sled::Db, overlay: &Overlay) -> Result<(), StoreError> {
+    let mut batch = sled::Batch::default();
+    for (key, value) in &overlay.ops {
+        match value {
+            Some(value) => batch.insert(key.as_slice(), value.as_slice()),
+            None => batch.remove(key.as_slice()),
+        }
+    }
+    guard(|| tree.apply_batch(batch))??;
+    Ok(())
+}
+
+/// Reads `key` through `overlay`, then sled.
+pub fn get(tree: &sled::Db, overlay: &Overlay, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    match overlay.get(key) {
+        Some(value) => Ok(value.cloned()),
+        None => Ok(guard(|| tree.get(key))??.map(|v| v.to_vec())),
+    }
+}
+
+/// An entry's stored bytes through `overlay`: from its sealed chunk, or
+/// its tail key. (A chunk sealed between the two reads is read again.)
+pub fn entry_bytes(tree: &sled::Db, overlay: &Overlay, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+    if seq == 0 {
+        return Ok(None);
+    }
+    let index = layout::chunk_of(seq);
+    let position = ((seq - 1) % CHUNK_ENTRIES) as usize;
+    for _ in 0..2 {
+        if let Some(value) = get(tree, overlay, &layout::chunk(index))? {
+            let entry = chunk::entry_at(&value, position)
+                .ok_or_else(|| StoreError::corrupt(seq, format!("chunk {index} is damaged")))?;
+            return Ok(Some(entry.to_vec()));
+        }
+        if let Some(value) = get(tree, overlay, &layout::tail(seq))? {
+            return Ok(Some(value));
+        }
+    }
+    Ok(None)
+}
+
+/// The seqs of a stream's entries, in version order, through `overlay`.
+pub fn stream_seqs(tree: &sled::Db, overlay: &Overlay, stream: &str) -> Result<Vec<u64>, StoreError> {
+    let mut seqs = Vec::new();
+    for segment in 0u32.. {
+        let Some(value) = get(tree, overlay, &layout::stream_segment(stream, segment))? else {
+            break;
+        };
+        let part = layout::unpack_seqs(&value).ok_or_else(|| {
+            StoreError::corrupt(0, format!("the index of stream {stream} is damaged"))
+        })?;
+        let full = part.len() as u64 == SEGMENT_SEQS;
+        seqs.extend(part);
+        if !full {
+            break;
+        }
+    }
+    Ok(seqs)
+}
+
+/// The writes a stage makes: its entries (tail keys, sealed chunks with
+/// their summaries), their event-id keys and stream segments, the Merkle
+/// nodes they complete, the operator's key history when it changed and —
+/// with the commit only — its redactions of earlier entries.
+pub fn stage_ops(stage: &Stage, view: &crate::ledger::SledView<'_>, with_redactions: bool) -> Result<Overlay, StoreError> {
+    let mut ops = Overlay::default();
+    let read = |ops: &Overlay, key: &[u8]| -> Result<Option<Vec<u8>>, StoreError> {
+        match ops.get(key) {
+            Some(value) => Ok(value.cloned()),
+            None => get(view.tree, view.pending, key),
+        }
+    };
+    if with_redactions {
+        for (seq, bytes) in &stage.redactions {
+            let index = layout::chunk_of(*seq);
+            match read(&ops, &layout::chunk(index))? {
+                Some(value) => {
+                    let mut entries: Vec<Vec<u8>> = chunk::decode(&value)
+                        .ok_or_else(|| StoreError::corrupt(*seq, format!("chunk {index} is damaged")))?
+                        .into_iter()
+                        .map(<[u8]>::to_vec)
+                        .collect();
+                    entries[((seq - 1) % CHUNK_ENTRIES) as usize] = bytes.clone();
+                    let slices: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+                    ops.put(layout::chunk(index).to_vec(), chunk::encode(&slices));
+                }
+                None => ops.put(layout::tail(*seq).to_vec(), bytes.clone()),
+            }
+        }
+    }
+    let mut segments: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    for staged in &stage.entries {
+        let header = &staged.record.header;
+        let seq = header.seq;
+        ops.put(layout::tail(seq).to_vec(), staged.bytes.clone());
+        ops.put(layout::event_id(&header.event_id).to_vec(), seq.to_be_bytes().to_vec());
+        let key = layout::stream_segment(&header.stream, layout::segment_of(header.version));
+        let segment = match segments.get_mut(&key) {
+            Some(segment) => segment,
+            None => {
+                let current = read(&ops, &key)?.unwrap_or_default();
+                segments.entry(key).or_insert(current)
+            }
+        };
+        segment.extend_from_slice(&seq.to_be_bytes());
+        if seq % CHUNK_ENTRIES == 0 {
+            seal(&mut ops, stage, view, layout::chunk_of(seq), with_redactions)?;
+        }
+    }
+    for (key, segment) in segments {
+        ops.put(key, segment);
+    }
+    for (level, index, hash) in &stage.nodes {
+        ops.put(layout::merkle(*level, *index).to_vec(), hash.to_vec());
+    }
+    ops.put(vec![layout::OPERATOR], stage.operator_keys.encode());
+    Ok(ops)
+}
+
+/// Seals chunk `index`: its 64 entries in one value, its summary, and the
+/// removal of their tail keys.
+fn seal(
+    ops: &mut Overlay,
+    stage: &Stage,
+    view: &crate::ledger::SledView<'_>,
+    index: u64,
+    with_redactions: bool,
+) -> Result<(), StoreError> {
+    let first = index * CHUNK_ENTRIES + 1;
+    let mut entries = Vec::with_capacity(CHUNK_ENTRIES as usize);
+    let mut records = Vec::with_capacity(CHUNK_ENTRIES as usize);
+    for seq in first..first + CHUNK_ENTRIES {
+        let redacted = stage.redactions.get(&seq).filter(|_| with_redactions);
+        let bytes = match (redacted, ops.get(&layout::tail(seq))) {
+            (Some(bytes), _) => bytes.clone(),
+            (None, Some(Some(bytes))) => bytes.clone(),
+            _ => view.entry_bytes(seq)?,
+        };
+        let record = decode_entry(&bytes).map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
+        records.push(record);
+        entries.push(bytes);
+        ops.remove(layout::tail(seq).to_vec());
+    }
+    let slices: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+    ops.put(layout::chunk(index).to_vec(), chunk::encode(&slices));
+    ops.put(
+        layout::summary(index).to_vec(),
+        Summary::of(records.iter()).encode(),
+    );
+    Ok(())
+}
