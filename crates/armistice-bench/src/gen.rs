@@ -348,6 +348,7 @@ impl Generator {
             occurred_at_given: true,
             signature: None,
             expected_version: None,
+            salts: Default::default(),
             copy: EntryCopy {
                 recorded_at: self.plan.backfill.then_some(Timestamp(recorded)),
                 ..EntryCopy::default()

@@ -165,7 +165,7 @@ fn bench(work: &Path, seed: u64, sizes: &Sizes) -> anyhow::Result<Report> {
     progress("row 3: bulk import (child process)", started);
     let (ledger_path, imports) = import_runs(work, seed, sizes)?;
     let folder_bytes = rows::memory::folder_bytes(&ledger_path)?;
-    let ledger = Ledger::open(&ledger_path)?;
+    let ledger = Ledger::open(&ledger_path, armistice_store::OpenMode::Write)?;
     let rows = rows::import::load_rows(&ledger)?;
     let raw_bytes: u64 = rows.iter().map(|r| r.body.len() as u64).sum();
     let rates = imports

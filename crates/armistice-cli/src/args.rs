@@ -20,9 +20,24 @@ pub struct Global {
     /// The ledger folder [default: ./armistice.ledger].
     #[arg(long, global = true, env = "ARMISTICE_LEDGER")]
     pub ledger: Option<PathBuf>,
-    /// When another process has the ledger open, wait up to this many seconds for it.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 0.0)]
+    /// When another process has the ledger open, wait up to this many seconds for it (0 to 86400).
+    #[arg(long, global = true, value_name = "SECONDS", default_value = "0", allow_negative_numbers = true, value_parser = parse_wait)]
     pub wait: f64,
+}
+
+/// Longest `--wait`, in seconds: a day.
+pub const WAIT_SECONDS_MAX: f64 = 86_400.0;
+
+fn parse_wait(text: &str) -> Result<f64, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !seconds.is_finite() || !(0.0..=WAIT_SECONDS_MAX).contains(&seconds) {
+        return Err(format!(
+            "`{text}` is out of range: give 0 to {WAIT_SECONDS_MAX} seconds"
+        ));
+    }
+    Ok(seconds)
 }
 
 #[derive(Subcommand, Debug)]
@@ -57,7 +72,33 @@ pub enum Command {
     Prove(ProveArgs),
     /// Check a proof or an export against signed checkpoints, offline (no ledger needed).
     VerifyProof(VerifyProofArgs),
+    /// Sign JSON Lines offline with a party key (assigning event_id, occurred_at and salts), no ledger needed.
+    Sign(SignArgs),
+    /// Replace the operator's key: the current key signs the rotation, the new one signs from then on.
+    RotateOperatorKey(RotateOperatorKeyArgs),
+    /// Rewrite a ledger of an older storage format into the current one (same entries, hashes, checkpoints).
+    Migrate(MigrateArgs),
 }
+
+#[derive(Args, Debug)]
+pub struct SignArgs {
+    /// The party's secret key (written by `armistice keygen`).
+    #[arg(long, value_name = "KEYFILE")]
+    pub key: PathBuf,
+    /// A JSON Lines file, or `-` for standard input.
+    #[arg(default_value = "-")]
+    pub file: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RotateOperatorKeyArgs {
+    /// The new secret key (written by `armistice keygen`); a new one is made when absent.
+    #[arg(long, value_name = "KEYFILE")]
+    pub new_key: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct MigrateArgs {}
 
 #[derive(Args, Debug)]
 pub struct VerifyProofArgs {
@@ -66,7 +107,8 @@ pub struct VerifyProofArgs {
     /// A checkpoint note from `armistice checkpoint` (repeat for a consistency proof: old and new).
     #[arg(long = "checkpoint", value_name = "FILE", required = true)]
     pub checkpoints: Vec<PathBuf>,
-    /// The operator's public key: 64 hex characters, or a file holding them (`operator.key.pub`).
+    /// The operator's verifier key (`<name>+<id>+<key>`, as `init` prints it and
+    /// `operator.vkey` holds it), or a file holding it; 64 hex characters are read too.
     #[arg(long)]
     pub key: String,
     /// An export (`armistice export`): recompute every hash and the tree, and check it against the checkpoints.
@@ -76,9 +118,18 @@ pub struct VerifyProofArgs {
 
 #[derive(Args, Debug)]
 pub struct InitArgs {
-    /// Use this operator key (a file written by `armistice keygen`) instead of making one.
-    #[arg(long, value_name = "FILE")]
+    /// Use this operator secret key (a file written by `armistice keygen`) instead of making one.
+    #[arg(long, value_name = "FILE", conflicts_with = "operator_vkey")]
     pub operator_key: Option<PathBuf>,
+    /// Make a copy of another ledger: only its operator's verifier key
+    /// (`<name>+<id>+<key>`, or a file holding it). The copy checks the
+    /// operator's statements and checkpoints but can sign none.
+    #[arg(long, value_name = "VKEY")]
+    pub operator_vkey: Option<String>,
+    /// The log's origin, named on every checkpoint (default: the key's name,
+    /// or `armistice/<key prefix>` for a new key).
+    #[arg(long, value_name = "NAME")]
+    pub origin: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -86,7 +137,7 @@ pub struct RecordArgs {
     /// A JSON Lines file, or `-` for standard input.
     #[arg(default_value = "-")]
     pub file: String,
-    /// Sign each statement with this party key (assigning event_id and occurred_at first).
+    /// Sign each statement with this party key (assigning event_id, occurred_at and salts first).
     #[arg(long, value_name = "KEYFILE")]
     pub sign: Option<PathBuf>,
     /// Print the result as JSON.
@@ -222,9 +273,12 @@ impl Global {
 
 #[derive(Args, Debug)]
 pub struct KeygenArgs {
-    /// Where to write the private key (mode 0600); the public key goes to FILE.pub.
+    /// Where to write the secret key (mode 0600); the verifier key goes to FILE.pub.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// The key's name, part of its text form (default: the file's name without extension).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -2,7 +2,9 @@
 //! and shown at a few telling dates.
 
 use crate::args::{AuditArgs, ClaimsArgs, DemoArgs, Global, StatusArgs, When};
-use crate::ingest::{import_lines, Lines};
+use crate::ingest::{ingest, Lines};
+use crate::{out, outln};
+use armistice_store::OpenMode;
 use crate::{open, query};
 use anyhow::bail;
 use indicatif::ProgressBar;
@@ -18,9 +20,10 @@ fn when(at: &str, known_at: Option<&str>) -> When {
     }
 }
 
-fn section(title: &str, explanation: &str) {
-    println!("\n━━ {title}");
-    println!("   {explanation}\n");
+fn section(title: &str, explanation: &str) -> anyhow::Result<()> {
+    outln!("\n━━ {title}")?;
+    outln!("   {explanation}\n")?;
+    Ok(())
 }
 
 fn status(global: &Global, agreement: Option<&str>, when: When) -> anyhow::Result<()> {
@@ -49,19 +52,19 @@ pub fn run(global: &Global, _args: &DemoArgs) -> anyhow::Result<()> {
         ledger: Some(path.clone()),
         wait: global.wait,
     };
-    open::create(&path, None)?;
+    open::create(&path, None, Some("example.org/armistice-demo"))?;
     let summary = {
-        let ledger = open::open(&global)?;
+        let ledger = open::open(&global, OpenMode::Write)?;
         let lines = Lines::from_reader(Box::new(Cursor::new(EXAMPLE.as_bytes())));
-        import_lines(&ledger, lines, true, None, &ProgressBar::hidden())?
+        ingest(&ledger, lines, true, None, &ProgressBar::hidden(), None)?
     };
-    println!("Armistice demo: spring 2025, from public reporting (details marked illustrative in docs/examples).");
-    println!("Imported {} events into {} (a migration: every entry keeps the date the secretariat recorded it).", summary.events, path.display());
+    outln!("Armistice demo: spring 2025, from public reporting (details marked illustrative in docs/examples).")?;
+    outln!("Imported {} events into {} (a migration: every entry keeps the date the secretariat recorded it).", summary.events, path.display())?;
 
-    section("1. 25 March 2025", "The energy moratorium is in force; the Black Sea arrangements are being signed, Russia only on conditions.");
+    section("1. 25 March 2025", "The energy moratorium is in force; the Black Sea arrangements are being signed, Russia only on conditions.")?;
     status(&global, None, when("2025-03-25T18:00:00Z", None))?;
 
-    section("2. Disputed claims under the moratorium, as of 12 April", "Each side's claims stand side by side; the ledger decides no truth, it records who said what.");
+    section("2. Disputed claims under the moratorium, as of 12 April", "Each side's claims stand side by side; the ledger decides no truth, it records who said what.")?;
     let disputed = ClaimsArgs {
         agreement: Some("energy-moratorium-2025".into()),
         by: None,
@@ -75,7 +78,7 @@ pub fn run(global: &Global, _args: &DemoArgs) -> anyhow::Result<()> {
     };
     query::claims(&global, &disputed)?;
 
-    section("3. What the record knew on 4 April about 12 April", "Bitemporal replay: the Kherson shelling claim was recorded late (5 April) and the monitor's verification on 10 April, so neither shows yet.");
+    section("3. What the record knew on 4 April about 12 April", "Bitemporal replay: the Kherson shelling claim was recorded late (5 April) and the monitor's verification on 10 April, so neither shows yet.")?;
     status(
         &global,
         Some("energy-moratorium-2025"),
@@ -85,7 +88,7 @@ pub fn run(global: &Global, _args: &DemoArgs) -> anyhow::Result<()> {
     section(
         "4. Easter, 22 April",
         "Two unilateral truces, two irreconcilable counts: UA alleges 2,935 violations, RU 4,900.",
-    );
+    )?;
     status(
         &global,
         Some("ru-easter-truce-2025"),
@@ -97,7 +100,7 @@ pub fn run(global: &Global, _args: &DemoArgs) -> anyhow::Result<()> {
         when("2025-04-22", None),
     )?;
 
-    section("5. After the moratorium lapsed", "Claims about incidents after 17 April are flagged outside_window: no agreement then bound the strike.");
+    section("5. After the moratorium lapsed", "Claims about incidents after 17 April are flagged outside_window: no agreement then bound the strike.")?;
     let after = ClaimsArgs {
         incident_from: Some("2025-04-17".into()),
         state: None,
@@ -106,7 +109,7 @@ pub fn run(global: &Global, _args: &DemoArgs) -> anyhow::Result<()> {
     };
     query::claims(&global, &after)?;
 
-    section("6. Audit of a disputed claim: the Sudzha gas metering station", "Russia's claim, Ukraine's counter-claim and satellite evidence, the monitor's assessment, and the hash chain re-verified.");
+    section("6. Audit of a disputed claim: the Sudzha gas metering station", "Russia's claim, Ukraine's counter-claim and satellite evidence, the monitor's assessment, and the hash chain re-verified.")?;
     let audit = AuditArgs {
         claim: "RU-2025-03-21-sudzha".into(),
         known_at: None,
@@ -115,15 +118,15 @@ pub fn run(global: &Global, _args: &DemoArgs) -> anyhow::Result<()> {
     };
     query::audit(&global, &audit)?;
 
-    section("7. Proof that nothing was altered", "Every entry is hash-chained and in an RFC 6962 Merkle tree; the operator signs checkpoints anyone can check.");
-    let ledger = open::open(&global)?;
+    section("7. Proof that nothing was altered", "Every entry is hash-chained and in an RFC 6962 Merkle tree; the operator signs checkpoints anyone can check.")?;
+    let ledger = open::open(&global, OpenMode::Write)?;
     let report = ledger.verify()?;
-    println!(
+    outln!(
         "verify: {} entries, {} problems, {} signatures valid",
         report.entries,
         report.problems.len(),
         report.signatures_valid
-    );
-    print!("{}", ledger.sign_checkpoint(ledger.head().seq)?.to_note());
+    )?;
+    out!("{}", ledger.sign_checkpoint(ledger.head().seq)?.to_note())?;
     Ok(())
 }

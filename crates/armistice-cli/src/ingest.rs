@@ -1,26 +1,38 @@
-//! `record` and `import`: JSON Lines in, one all-or-nothing batch appended.
+//! `record`, `import` and `sign`: JSON Lines in. Input is read one line at
+//! a time and each line is checked as it arrives, so the first bad line
+//! stops the command at once, whatever follows it; memory holds at most a
+//! bounded part of the batch (the store hands staged chunks to the database
+//! as it goes), while the batch still lands whole or not at all.
 
-use crate::args::{Global, ImportArgs, RecordArgs};
-use crate::keys::read_signing_key;
+use crate::args::{Global, ImportArgs, RecordArgs, SignArgs};
+use crate::keys::read_signer;
 use crate::open::{now, open};
+use crate::outln;
 use anyhow::{anyhow, bail, Context};
-use armistice_core::json::{parse_line, Submission, LINE_BYTES_MAX};
+use armistice_core::disclose::{committed_fields, Salts};
+use armistice_core::json::{parse_line, statement_fields, Submission, LINE_BYTES_MAX};
 use armistice_core::sign::sign_statement;
-use armistice_store::{AppendOptions, Appended, StoreError};
-use ed25519_dalek::SigningKey;
+use armistice_merkle::note::NoteSigner;
+use armistice_store::{AppendOptions, Appended, Ledger, OpenMode, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::path::Path;
 use uuid::Uuid;
 
-/// Lines an import appends per chunk (memory holds one chunk at a time).
-const IMPORT_CHUNK_LINES: usize = 10_000;
+/// Lines staged per call into the store: a rejection is found within this
+/// many lines of the bad one.
+const LINES_PER_CALL: usize = 256;
+/// Bytes of input staged per call at most.
+const BYTES_PER_CALL: usize = 4 * 1024 * 1024;
+/// Most events one `record` call takes: more is an `import`.
+pub const RECORD_EVENTS_MAX: usize = 10_000;
 
 /// A source of numbered, non-blank JSON lines.
 pub struct Lines {
     reader: Box<dyn BufRead>,
     number: usize,
     buffer: Vec<u8>,
+    name: String,
 }
 
 impl Lines {
@@ -33,7 +45,12 @@ impl Lines {
                 std::fs::File::open(file).with_context(|| format!("cannot open {file}"))?;
             Box::new(BufReader::with_capacity(1 << 20, handle))
         };
-        Ok(Lines::from_reader(reader))
+        let mut lines = Lines::from_reader(reader);
+        lines.name = match file {
+            "-" => "standard input".to_owned(),
+            path => path.to_owned(),
+        };
+        Ok(lines)
     }
 
     /// Reads lines from any reader (the demo's embedded example).
@@ -42,10 +59,13 @@ impl Lines {
             reader,
             number: 0,
             buffer: Vec::new(),
+            name: "the input".to_owned(),
         }
     }
 
-    /// The next non-blank line and its number (from 1), or `None` at the end.
+    /// The next non-blank line and its number (from 1), or `None` at the
+    /// end. A line longer than the limit is an error as soon as its first
+    /// [`LINE_BYTES_MAX`] + 1 bytes are read.
     pub fn next_line(&mut self) -> anyhow::Result<Option<(usize, String)>> {
         loop {
             self.buffer.clear();
@@ -60,10 +80,13 @@ impl Lines {
                 return Ok(None);
             }
             if self.buffer.len() as u64 == limit && self.buffer.last() != Some(&b'\n') {
-                bail!("line {}: longer than {LINE_BYTES_MAX} bytes", self.number);
+                bail!(
+                    "line {}: longer than {LINE_BYTES_MAX} bytes; nothing was recorded",
+                    self.number
+                );
             }
             let text = std::str::from_utf8(&self.buffer)
-                .map_err(|_| anyhow!("line {}: not valid UTF-8", self.number))?;
+                .map_err(|_| anyhow!("line {}: not valid UTF-8; nothing was recorded", self.number))?;
             let text = text.trim();
             if !text.is_empty() {
                 return Ok(Some((self.number, text.to_owned())));
@@ -76,31 +99,43 @@ impl Lines {
 pub fn parse_numbered(
     number: usize,
     line: &str,
-    key: Option<&SigningKey>,
+    key: Option<&NoteSigner>,
 ) -> anyhow::Result<Submission> {
-    let mut submission =
-        parse_line(line, Uuid::now_v7()).map_err(|e| anyhow!("line {number}: {e}"))?;
+    let mut submission = parse_line(line, Uuid::now_v7())
+        .map_err(|e| anyhow!("line {number}: {e}; nothing was recorded"))?;
     if let Some(key) = key {
         sign(&mut submission, key).map_err(|e| anyhow!("line {number}: {e}"))?;
     }
     Ok(submission)
 }
 
-/// Client-side signing: fixes `occurred_at` (now, when absent), then signs
-/// the statement with the party key. Operator statements are left for the
-/// ledger to sign.
-fn sign(submission: &mut Submission, key: &SigningKey) -> anyhow::Result<()> {
+/// Client-side signing: fixes `occurred_at` (now, when absent) and the
+/// salts of the redactable fields (fresh random ones, when absent), then
+/// signs the committed statement with the party key.
+fn sign(submission: &mut Submission, key: &NoteSigner) -> anyhow::Result<()> {
     if submission.signature.is_some() {
         bail!("field `signature`: the line is already signed; drop --sign or the signature");
     }
     if submission.statement.by.is_operator() {
-        return Ok(());
+        bail!("field `by`: operator statements are signed by the ledger, not with a party key");
+    }
+    if !submission.copy.is_empty() {
+        bail!("a copied entry cannot be signed again");
     }
     if !submission.occurred_at_given {
         submission.statement.occurred_at = now();
         submission.occurred_at_given = true;
     }
-    submission.signature = Some(sign_statement(&submission.statement, key));
+    for field in committed_fields(&submission.statement) {
+        submission.salts.entry(field).or_insert_with(|| {
+            let mut salt = [0; 16];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
+            salt
+        });
+    }
+    let signature = sign_statement(&submission.statement, &submission.salts, key.signing_key())
+        .map_err(|e| anyhow!("field `salts`: {e}"))?;
+    submission.signature = Some(signature);
     Ok(())
 }
 
@@ -117,36 +152,18 @@ fn at_line(error: StoreError, numbers: &[usize]) -> anyhow::Error {
 
 /// `armistice record`.
 pub fn record(global: &Global, args: &RecordArgs) -> anyhow::Result<()> {
-    let key = args.sign.as_deref().map(read_signing_key).transpose()?;
-    let mut lines = Lines::open(&args.file)?;
-    let (mut numbers, mut batch) = (Vec::new(), Vec::new());
-    while let Some((number, line)) = lines.next_line()? {
-        batch.push(parse_numbered(number, &line, key.as_ref())?);
-        numbers.push(number);
-    }
-    if batch.is_empty() {
-        bail!(
-            "no events in {}",
-            if args.file == "-" {
-                "standard input"
-            } else {
-                &args.file
-            }
-        );
-    }
-    let ledger = open(global)?;
-    let options = AppendOptions {
-        now: now(),
-        backfill: false,
-    };
-    let appended = ledger
-        .append(&batch, &options)
-        .map_err(|e| at_line(e, &numbers))?;
-    print_appended(&appended, args.json);
-    Ok(())
+    let key = args
+        .sign
+        .as_deref()
+        .map(|path| read_signer(path, "armistice-party"))
+        .transpose()?;
+    let lines = Lines::open(&args.file)?;
+    let ledger = open(global, OpenMode::Write)?;
+    let outcome = ingest(&ledger, lines, false, key.as_ref(), &ProgressBar::hidden(), Some(RECORD_EVENTS_MAX))?;
+    print_appended(&outcome.appended, args.json)
 }
 
-fn print_appended(appended: &[Appended], json: bool) {
+fn print_appended(appended: &[Appended], json: bool) -> anyhow::Result<()> {
     if json {
         let rows: Vec<serde_json::Value> = appended
             .iter()
@@ -157,8 +174,8 @@ fn print_appended(appended: &[Appended], json: bool) {
                 })
             })
             .collect();
-        println!("{}", serde_json::Value::Array(rows));
-        return;
+        outln!("{}", serde_json::Value::Array(rows))?;
+        return Ok(());
     }
     for a in appended {
         let note = if a.duplicate {
@@ -166,11 +183,15 @@ fn print_appended(appended: &[Appended], json: bool) {
         } else {
             ""
         };
-        println!(
+        outln!(
             "seq {}  {}  {} v{}{note}",
-            a.seq, a.event_id, a.stream, a.version
-        );
+            a.seq,
+            a.event_id,
+            a.stream,
+            a.version
+        )?;
     }
+    Ok(())
 }
 
 /// What an import did.
@@ -181,45 +202,83 @@ pub struct ImportSummary {
     pub duplicates: u64,
     /// The last seq after the import.
     pub head: u64,
+    /// What was appended, per event (kept only for `record`).
+    pub appended: Vec<Appended>,
 }
 
 /// `armistice import`.
 pub fn import(global: &Global, args: &ImportArgs) -> anyhow::Result<()> {
-    let key = args.sign.as_deref().map(read_signing_key).transpose()?;
-    let ledger = open(global)?;
-    let progress = progress_bar(&args.file);
+    let key = args
+        .sign
+        .as_deref()
+        .map(|path| read_signer(path, "armistice-party"))
+        .transpose()?;
     let lines = Lines::open(&args.file)?;
-    let summary = import_lines(&ledger, lines, args.backfill, key.as_ref(), &progress)?;
+    let ledger = open(global, OpenMode::Write)?;
+    let progress = progress_bar(&args.file);
+    let summary = ingest(&ledger, lines, args.backfill, key.as_ref(), &progress, None)?;
     progress.finish_and_clear();
-    println!(
+    outln!(
         "imported {} events ({} already recorded); the log now holds {} entries",
-        summary.events, summary.duplicates, summary.head
-    );
+        summary.events,
+        summary.duplicates,
+        summary.head
+    )?;
     Ok(())
 }
 
 /// Appends every line as one session: committed whole, or rolled back.
-pub fn import_lines(
-    ledger: &armistice_store::Ledger,
+/// With `events_max`, more events than that is an error (and the appended
+/// rows are kept for printing).
+pub fn ingest(
+    ledger: &Ledger,
+    lines: Lines,
+    backfill: bool,
+    key: Option<&NoteSigner>,
+    progress: &ProgressBar,
+    events_max: Option<usize>,
+) -> anyhow::Result<ImportSummary> {
+    ingest_with(ledger, lines, backfill, key, progress, events_max, false)
+}
+
+fn ingest_with(
+    ledger: &Ledger,
     mut lines: Lines,
     backfill: bool,
-    key: Option<&SigningKey>,
+    key: Option<&NoteSigner>,
     progress: &ProgressBar,
+    events_max: Option<usize>,
+    copies_only: bool,
 ) -> anyhow::Result<ImportSummary> {
-    let mut session = ledger.begin();
+    let mut session = ledger.begin()?;
     let mut summary = ImportSummary {
         events: 0,
         duplicates: 0,
         head: 0,
+        appended: Vec::new(),
     };
+    // Line numbers of every event so far (8 bytes each), to name the line of
+    // a rejection found when the whole batch is checked.
+    let mut numbers = Vec::new();
     loop {
-        let (mut numbers, mut chunk) = (Vec::new(), Vec::new());
-        while chunk.len() < IMPORT_CHUNK_LINES {
+        let (mut chunk, mut bytes) = (Vec::new(), 0);
+        while chunk.len() < LINES_PER_CALL && bytes < BYTES_PER_CALL {
             let Some((number, line)) = lines.next_line()? else {
                 break;
             };
-            chunk.push(parse_numbered(number, &line, key)?);
+            bytes += line.len();
+            let submission = parse_numbered(number, &line, key)?;
+            if copies_only && submission.copy.hash.is_none() {
+                bail!("line {number}: not an export line: it has no `hash`");
+            }
+            chunk.push(submission);
             numbers.push(number);
+            if events_max.is_some_and(|max| numbers.len() > max) {
+                bail!(
+                    "line {number}: `record` takes at most {} events in one batch; use `armistice import` for more; nothing was recorded",
+                    events_max.unwrap_or_default()
+                );
+            }
         }
         if chunk.is_empty() {
             break;
@@ -234,9 +293,56 @@ pub fn import_lines(
         summary.events += appended.len() as u64;
         summary.duplicates += appended.iter().filter(|a| a.duplicate).count() as u64;
         progress.inc(appended.len() as u64);
+        if events_max.is_some() {
+            summary.appended.extend(appended);
+        }
     }
-    summary.head = session.commit()?.seq;
+    if summary.events == 0 {
+        bail!("no events in {}", lines.name);
+    }
+    summary.head = session.commit().map_err(|e| at_line(e, &numbers))?.seq;
     Ok(summary)
+}
+
+/// Copies an export line by line into `ledger` (a copy): every line must
+/// be an export line (with its `hash`) and reproduce its entry exactly.
+pub fn ingest_copies(ledger: &Ledger, lines: Lines) -> anyhow::Result<ImportSummary> {
+    ingest_with(ledger, lines, true, None, &ProgressBar::hidden(), None, true)
+}
+
+/// `armistice sign`: signs each line with a party key, offline, and prints
+/// it with its event_id, occurred_at, salts and signature.
+pub fn sign_lines(args: &SignArgs) -> anyhow::Result<()> {
+    let key = read_signer(&args.key, "armistice-party")?;
+    let mut lines = Lines::open(&args.file)?;
+    let mut signed = 0;
+    while let Some((number, line)) = lines.next_line()? {
+        let submission = parse_numbered(number, &line, Some(&key))?;
+        let mut fields = statement_fields(&submission.statement);
+        if let Some(expected) = submission.expected_version {
+            fields.insert("expected_version".into(), expected.into());
+        }
+        fields.insert("salts".into(), salts_json(&submission.salts));
+        if let Some(signature) = submission.signature {
+            fields.insert("signature".into(), hex::encode(signature).into());
+        }
+        outln!("{}", serde_json::Value::Object(fields))?;
+        signed += 1;
+    }
+    if signed == 0 {
+        bail!("no events in {}", lines.name);
+    }
+    Ok(())
+}
+
+/// Salts as JSON: field name → 32 hex characters.
+pub fn salts_json(salts: &Salts) -> serde_json::Value {
+    serde_json::Value::Object(
+        salts
+            .iter()
+            .map(|(field, salt)| (field.name().to_owned(), hex::encode(salt).into()))
+            .collect(),
+    )
 }
 
 /// Events/s and ETA on a terminal; nothing when stderr is piped.

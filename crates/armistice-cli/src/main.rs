@@ -5,26 +5,42 @@ mod args;
 mod demo;
 mod ingest;
 mod keys;
+mod migrate;
 mod offline;
 mod open;
+mod out;
 mod query;
 mod read;
 mod trust;
 
 use clap::Parser;
+use std::process::ExitCode;
 
 /// sled allocates for every insert (copy-on-write leaves); mimalloc makes
 /// that markedly cheaper than the system allocator (see docs/PERFORMANCE.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A panic is reported as an error below, never printed as a trace: the
+    // store turns sled's panics on damaged files into errors of its own.
+    std::panic::set_hook(Box::new(|_| {}));
     let cli = args::Cli::parse();
-    match run(cli) {
-        Ok(code) => code,
-        Err(error) => {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli)));
+    match outcome {
+        Ok(Ok(code)) => code,
+        Ok(Err(error)) if out::is_closed_pipe(&error) => ExitCode::SUCCESS,
+        Ok(Err(error)) => {
             eprintln!("armistice: {error:#}");
+            ExitCode::from(2)
+        }
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            eprintln!("armistice: internal error: {detail}; nothing was acknowledged that is not durable");
             ExitCode::from(2)
         }
     }
@@ -39,6 +55,7 @@ fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         C::Init(a) => open::init(global, &a).map(ok),
         C::Record(a) => ingest::record(global, &a).map(ok),
         C::Import(a) => ingest::import(global, &a).map(ok),
+        C::Sign(a) => ingest::sign_lines(&a).map(ok),
         C::Export(a) => read::export(global, &a).map(ok),
         C::Log(a) => read::log(global, &a).map(ok),
         C::Verify(a) => read::verify(global, &a),
@@ -51,6 +68,8 @@ fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         C::Checkpoint(a) => trust::checkpoint(global, &a).map(ok),
         C::Prove(a) => trust::prove(global, &a).map(ok),
         C::VerifyProof(a) => offline::verify_proof(&a).map(ok),
+        C::RotateOperatorKey(a) => open::rotate_operator_key(global, &a).map(ok),
+        C::Migrate(a) => migrate::migrate(global, &a).map(ok),
     }
 }
 

@@ -4,164 +4,122 @@
 
 use crate::args::VerifyProofArgs;
 use crate::ingest::Lines;
+use crate::outln;
 use anyhow::{anyhow, bail, Context};
-use armistice_core::entry::{sha256, Hash, Header};
+use armistice_core::entry::Hash;
 use armistice_merkle::checkpoint::{parse_note, SignedCheckpoint};
-use armistice_merkle::{leaf_hash, verify_consistency, verify_inclusion, MemoryTree};
-use base64::Engine;
-use ed25519_dalek::VerifyingKey;
+use armistice_merkle::note::NoteVerifier;
+use armistice_merkle::{verify_consistency, verify_inclusion};
+use armistice_store::Ledger;
 use serde_json::Value;
 
 /// `armistice verify-proof`.
 pub fn verify_proof(args: &VerifyProofArgs) -> anyhow::Result<()> {
-    let key = read_key(&args.key)?;
-    let checkpoints = args
+    let notes = args
         .checkpoints
         .iter()
-        .map(|path| read_checkpoint(path, &key))
+        .map(|path| read_note(path))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let export = args.export.as_deref().map(read_export).transpose()?;
-    if let Some(entries) = &export {
-        check_export(entries, &checkpoints)?;
+    let origin = notes
+        .first()
+        .map(|(_, n)| n.checkpoint.origin.clone())
+        .unwrap_or_else(|| "armistice".to_owned());
+    let key = crate::keys::read_verifier(&args.key, &origin).context("--key")?;
+    // An export is checked by copying it into a ledger of its own, which
+    // holds the operator's verifier key only: every line must reproduce its
+    // entry byte for byte and field for field, as `import --backfill` demands.
+    let copy = args
+        .export
+        .as_deref()
+        .map(|path| copy_of_export(path, &key))
+        .transpose()?;
+    let mut checkpoints = Vec::new();
+    for (path, note) in notes {
+        let size = note.checkpoint.size;
+        let signer = match &copy {
+            Some((_, ledger)) => NoteVerifier::new(ledger.origin(), &ledger.operator_keys().for_checkpoint(size))
+                .map_err(|e| anyhow!("{e}"))?,
+            None => key.clone(),
+        };
+        check_signature(&path, &note, &signer)?;
+        checkpoints.push(note);
+    }
+    if let Some((_, ledger)) = &copy {
+        check_roots(ledger, &checkpoints)?;
     }
     match &args.proof {
-        Some(file) => check_proof(file, &checkpoints, export.as_deref()),
-        None if export.is_some() => Ok(()),
+        Some(file) => check_proof(file, &checkpoints, copy.as_ref().map(|(_, l)| l)),
+        None if copy.is_some() => Ok(()),
         None => bail!("give a proof file (from `armistice prove … --json`), an --export, or both"),
     }
 }
 
-/// The operator's public key: 64 hex characters, inline or in a file (`operator.key.pub`).
-fn read_key(text: &str) -> anyhow::Result<VerifyingKey> {
-    let hex_text = match std::fs::read_to_string(text) {
-        Ok(contents) => contents,
-        Err(_) => text.to_owned(),
-    };
-    let bytes = armistice_core::event::parse_hex_array::<32>(hex_text.trim())
-        .map_err(|e| anyhow!("--key: not a public key or a file holding one: {e}"))?;
-    VerifyingKey::from_bytes(&bytes).map_err(|_| anyhow!("--key: not a valid Ed25519 public key"))
-}
-
-fn read_checkpoint(path: &std::path::Path, key: &VerifyingKey) -> anyhow::Result<SignedCheckpoint> {
+fn read_note(path: &std::path::Path) -> anyhow::Result<(std::path::PathBuf, SignedCheckpoint)> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let signed =
         parse_note(&text).map_err(|e| anyhow!("{}: not a checkpoint note: {e}", path.display()))?;
-    signed
-        .verify(&signed.checkpoint.origin, key)
-        .map_err(|e| anyhow!("{}: not signed by this key: {e}", path.display()))?;
-    println!(
+    Ok((path.to_owned(), signed))
+}
+
+/// Checks a checkpoint's signature, naming the key expected and the keys found.
+fn check_signature(
+    path: &std::path::Path,
+    signed: &SignedCheckpoint,
+    key: &NoteVerifier,
+) -> anyhow::Result<()> {
+    if let Err(e) = signed.verify(key.name(), key.verifying_key()) {
+        let found: Vec<String> = signed
+            .signatures
+            .iter()
+            .map(|s| format!("`{}` (key id {})", s.key_name, hex::encode(s.key_id)))
+            .collect();
+        bail!(
+            "{}: not signed by the expected key `{key}` (key id {}): {e}; the note's signatures are by {}",
+            path.display(),
+            hex::encode(key.key_id()),
+            found.join(", ")
+        );
+    }
+    outln!(
         "checkpoint {}: size {}, signed by the operator of {}",
         path.display(),
         signed.checkpoint.size,
         signed.checkpoint.origin
-    );
-    Ok(signed)
+    )?;
+    Ok(())
 }
 
-/// One export line, as far as proofs need it.
-struct ExportEntry {
-    line: usize,
-    seq: u64,
-    leaf: Vec<u8>,
-    fields: serde_json::Map<String, Value>,
+/// Copies an export into a temporary ledger that knows only the operator's
+/// verifier key: the whole import machinery checks every line.
+fn copy_of_export(
+    path: &std::path::Path,
+    key: &NoteVerifier,
+) -> anyhow::Result<(tempfile::TempDir, Ledger)> {
+    let dir = tempfile::TempDir::new()?;
+    let ledger = Ledger::create(&dir.path().join("copy"), &key.public_key(), key.name())?;
+    let lines = Lines::open(&path.to_string_lossy())?;
+    let summary = crate::ingest::ingest_copies(&ledger, lines)
+        .map_err(|e| anyhow!("export {}: {e:#}", path.display()))?;
+    outln!(
+        "export: {} entries, every field checked against the bytes its hash covers, every signature against the key its author had then",
+        summary.events
+    )?;
+    Ok((dir, ledger))
 }
 
-fn read_export(path: &std::path::Path) -> anyhow::Result<Vec<ExportEntry>> {
-    let mut lines = Lines::open(&path.to_string_lossy())?;
-    let mut entries = Vec::new();
-    let b64 = base64::engine::general_purpose::STANDARD;
-    while let Some((line, text)) = lines.next_line()? {
-        let fields: serde_json::Map<String, Value> = serde_json::from_str(&text)
-            .map_err(|e| anyhow!("export line {line}: not a JSON object: {e}"))?;
-        let seq = fields
-            .get("seq")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| anyhow!("export line {line}: no `seq`"))?;
-        let leaf = fields
-            .get("leaf")
-            .and_then(Value::as_str)
-            .ok_or_else(|| anyhow!("export line {line}: no `leaf`"))?;
-        let leaf = b64
-            .decode(leaf)
-            .map_err(|e| anyhow!("export line {line}: `leaf` is not base64: {e}"))?;
-        entries.push(ExportEntry {
-            line,
-            seq,
-            leaf,
-            fields,
-        });
-    }
-    Ok(entries)
-}
-
-fn hex_field(entry: &ExportEntry, field: &str) -> anyhow::Result<Hash> {
-    let text = entry
-        .fields
-        .get(field)
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    armistice_core::event::parse_hex_array::<32>(text)
-        .map_err(|e| anyhow!("export line {}: `{field}`: {e}", entry.line))
-}
-
-/// Recomputes every hash of an export: each leaf decodes and hashes to its
-/// `hash`, chains to the one before, holds its payload's digest; then the
-/// tree over the leaves must reproduce every checkpoint's root.
-fn check_export(entries: &[ExportEntry], checkpoints: &[SignedCheckpoint]) -> anyhow::Result<()> {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let mut prev = armistice_core::entry::GENESIS_HASH;
-    let mut tree = MemoryTree::new();
-    for (expected, entry) in (1u64..).zip(entries) {
-        let at = |what: String| anyhow!("export line {} (seq {}): {what}", entry.line, entry.seq);
-        if entry.seq != expected {
-            return Err(at(format!(
-                "expected seq {expected}: the export must start at 1 and have no gaps"
-            )));
-        }
-        let (header, used) =
-            Header::decode(&entry.leaf).map_err(|e| at(format!("`leaf` does not decode: {e}")))?;
-        if used != entry.leaf.len() || header.seq != entry.seq {
-            return Err(at("`leaf` is not this entry's".into()));
-        }
-        if sha256(&entry.leaf) != hex_field(entry, "hash")? {
-            return Err(at("`hash` is not SHA-256 of `leaf`".into()));
-        }
-        if header.prev_hash != prev {
-            return Err(at(
-                "the leaf's prev_hash is not the previous entry's hash: the chain is broken".into(),
-            ));
-        }
-        if let Some(payload) = entry.fields.get("payload").and_then(Value::as_str) {
-            let payload = b64
-                .decode(payload)
-                .map_err(|e| at(format!("`payload` is not base64: {e}")))?;
-            if sha256(&payload) != header.payload_sha256 {
-                return Err(at(
-                    "SHA-256 of `payload` is not the digest the leaf holds".into()
-                ));
-            }
-        }
-        prev = sha256(&entry.leaf);
-        tree.push_hash(leaf_hash(&entry.leaf));
-    }
-    println!(
-        "export: {} entries, hash chain and payload digests recomputed",
-        entries.len()
-    );
+/// The tree over the copied entries must reproduce every checkpoint's root.
+fn check_roots(ledger: &Ledger, checkpoints: &[SignedCheckpoint]) -> anyhow::Result<()> {
+    let len = ledger.head().seq;
     for signed in checkpoints {
         let size = signed.checkpoint.size;
-        if size > tree.len() {
-            bail!(
-                "the checkpoint at size {size} covers more entries than the export holds ({})",
-                tree.len()
-            );
+        if size > len {
+            bail!("the checkpoint at size {size} covers more entries than the export holds ({len})");
         }
-        let root = armistice_merkle::root(size, &tree).map_err(|e| anyhow!("{e}"))?;
-        if root != signed.checkpoint.root {
+        if ledger.root(size)? != signed.checkpoint.root {
             bail!("the export's first {size} entries do not give the checkpoint's root: history was rewritten");
         }
-        println!("ok: the export's first {size} entries reproduce the checkpoint at size {size}: the ledger has only grown since");
+        outln!("ok: the export's first {size} entries reproduce the checkpoint at size {size}: the ledger has only grown since")?;
     }
     Ok(())
 }
@@ -206,7 +164,7 @@ fn signed_root(checkpoints: &[SignedCheckpoint], size: u64) -> anyhow::Result<Ha
 fn check_proof(
     file: &str,
     checkpoints: &[SignedCheckpoint],
-    export: Option<&[ExportEntry]>,
+    export: Option<&Ledger>,
 ) -> anyhow::Result<()> {
     let text = match file {
         "-" => std::io::read_to_string(std::io::stdin())?,
@@ -219,33 +177,30 @@ fn check_proof(
         let root = signed_root(checkpoints, size)?;
         verify_inclusion(&leaf, index, size, &hashes(&proof, "path")?, &root)
             .map_err(|e| anyhow!("the inclusion proof fails: {e}"))?;
-        println!(
+        outln!(
             "ok: entry {} is in the tree of {size} entries that the checkpoint signs",
             index + 1
-        );
-        if let Some(entry) = export.and_then(|entries| entries.iter().find(|e| e.seq == index + 1))
-        {
-            if leaf_hash(&entry.leaf) != leaf {
+        )?;
+        if let Some(ledger) = export.filter(|l| l.head().seq > index) {
+            let record = ledger.record(index + 1)?;
+            if ledger.node(0, index)? != leaf {
                 bail!(
                     "the export's entry {} is not the leaf the proof is about",
-                    entry.seq
+                    index + 1
                 );
             }
-            let describe = |field: &str| {
-                entry
-                    .fields
-                    .get(field)
-                    .and_then(Value::as_str)
-                    .unwrap_or("-")
-                    .to_owned()
-            };
-            println!(
-                "ok: it is the export's entry {}: {} by {} ({})",
-                entry.seq,
-                describe("type"),
-                describe("by"),
-                describe("claim")
-            );
+            let claim = record
+                .statement
+                .event
+                .claim()
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "-".into());
+            outln!(
+                "ok: it is the export's entry {}: {} by {} ({claim})",
+                index + 1,
+                record.header.event_type,
+                record.header.by
+            )?;
         }
         return Ok(());
     }
@@ -256,6 +211,6 @@ fn check_proof(
     );
     verify_consistency(first, second, &root1, &root2, &hashes(&proof, "proof")?)
         .map_err(|e| anyhow!("the consistency proof fails: {e}"))?;
-    println!("ok: the tree of {second} entries extends the tree of {first}: nothing signed before was changed");
+    outln!("ok: the tree of {second} entries extends the tree of {first}: nothing signed before was changed")?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use crate::args::{AuditArgs, ClaimsArgs, Global, StatusArgs, TimelineArgs, When};
 use crate::open::{now, open, parse_when};
+use crate::{out, outln};
 use anyhow::{anyhow, bail, Context};
 use armistice_core::entry::sha256;
 use armistice_core::{AgreementId, ClaimId, PartyId, Timestamp};
@@ -11,7 +12,7 @@ use armistice_projections::{
     ClaimFilter, ClaimState, EvidenceCheck, EvidenceOutcome, Projection, Replay, SignatureCheck,
     StoryReplay, View,
 };
-use armistice_store::{Ledger, SignatureStatus, Signatures};
+use armistice_store::{Ledger, OpenMode, SignatureStatus, Signatures};
 use serde::Serialize;
 use std::path::Path;
 use std::str::FromStr;
@@ -55,9 +56,9 @@ fn last_seq(ledger: &Ledger, view: View) -> anyhow::Result<u64> {
 pub fn project(ledger: &Ledger, view: View) -> anyhow::Result<Projection> {
     let last = last_seq(ledger, view)?;
     let mut replay = Replay::new(view);
-    if let Some(seqs) = ledger.seqs_occurred_by(view.at, last / INDEX_SHARE_MAX)? {
-        for seq in seqs.into_iter().take_while(|seq| *seq <= last) {
-            if replay.apply(&ledger.record(seq)?).is_break() {
+    if let Some(records) = ledger.records_occurred_by(view.at, last, last / INDEX_SHARE_MAX)? {
+        for record in &records {
+            if replay.apply(record).is_break() {
                 break;
             }
         }
@@ -88,7 +89,7 @@ fn project_agreement(
 }
 
 fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?)?;
     Ok(())
 }
 
@@ -104,7 +105,7 @@ pub fn status(global: &Global, args: &StatusArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(|a| id("AGREEMENT", a, AgreementId::new))
         .transpose()?;
-    let ledger = open(global)?;
+    let ledger = open(global, OpenMode::Read)?;
     let projection = match &agreement {
         Some(agreement) => project_agreement(&ledger, agreement, view)?,
         None => project(&ledger, view)?,
@@ -113,7 +114,7 @@ pub fn status(global: &Global, args: &StatusArgs) -> anyhow::Result<()> {
     if args.json {
         return print_json(&rows);
     }
-    print!("{}", render_status(&rows, projection.parties(), view));
+    out!("{}", render_status(&rows, projection.parties(), view))?;
     Ok(())
 }
 
@@ -159,7 +160,7 @@ pub fn claims(global: &Global, args: &ClaimsArgs) -> anyhow::Result<()> {
             .map(|t| parse_when("--incident-to", t))
             .transpose()?,
     };
-    let ledger = open(global)?;
+    let ledger = open(global, OpenMode::Read)?;
     let projection = match &filter.agreement {
         Some(agreement) => project_agreement(&ledger, agreement, view)?,
         None => project(&ledger, view)?,
@@ -178,7 +179,7 @@ pub fn claims(global: &Global, args: &ClaimsArgs) -> anyhow::Result<()> {
     if args.json {
         return print_json(&rows);
     }
-    print!("{}", render_claims(&rows, projection.parties(), view));
+    out!("{}", render_claims(&rows, projection.parties(), view))?;
     Ok(())
 }
 
@@ -193,14 +194,15 @@ pub fn audit(global: &Global, args: &AuditArgs) -> anyhow::Result<()> {
             bail!("--evidence-dir: {} is not a folder", dir.display());
         }
     }
-    let ledger = open(global)?;
+    let ledger = open(global, OpenMode::Read)?;
     let view = View::new(Timestamp::MAX, known_at);
     let projection = project(&ledger, view)?;
     let mut collector = AuditCollector::new(&projection, &claim)?;
-    let mut signatures = Signatures::new(ledger.operator_public_key());
-    for record in ledger.records(1, last_seq(&ledger, view)?) {
-        let record = record?;
-        let check = match signatures.check(&record.header, &record.statement, record.redacted) {
+    let mut signatures = Signatures::new(ledger.operator_keys());
+    for item in ledger.entries(1, last_seq(&ledger, view)?) {
+        let (seq, bytes) = item?;
+        let record = armistice_store::decode_record(seq, &bytes)?;
+        let check = match signatures.check_bytes(&bytes, &record) {
             SignatureStatus::Valid => SignatureCheck::Valid,
             SignatureStatus::Invalid(_) => SignatureCheck::Invalid,
             SignatureStatus::Unsigned => SignatureCheck::Unsigned,
@@ -231,33 +233,52 @@ pub fn audit(global: &Global, args: &AuditArgs) -> anyhow::Result<()> {
     if args.json {
         return print_json(&audit);
     }
-    print!("{}", render_audit(&audit, projection.parties()));
+    out!("{}", render_audit(&audit, projection.parties()))?;
     Ok(())
 }
 
-/// Looks an evidence file up by its sha256 or by the uri's file name, and re-hashes it.
-fn check_evidence(dir: &Path, sha256_hex: &str, uri: &str) -> anyhow::Result<EvidenceCheck> {
-    let by_name = uri
-        .rsplit('/')
-        .next()
-        .filter(|name| !name.is_empty() && *name != "." && *name != "..");
-    let candidates = [Some(sha256_hex), by_name]
-        .into_iter()
-        .flatten()
-        .map(|name| dir.join(name));
-    let found = candidates.into_iter().find(|path| path.is_file());
-    let outcome = match found {
-        None => EvidenceOutcome::Missing,
-        Some(path) => {
-            let bytes =
-                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            let actual = hex::encode(sha256(&bytes));
-            match actual == sha256_hex {
-                true => EvidenceOutcome::Ok,
-                false => EvidenceOutcome::Mismatch { actual },
-            }
+/// Files looked at at most when searching an evidence folder by name.
+const EVIDENCE_FILES_MAX: usize = 100_000;
+
+/// Finds and re-hashes an evidence file. Under `dir`, in this order:
+/// a file named by its sha256 (`DIR/<sha256>`); the uri's path (its scheme
+/// and leading `/` dropped: `file:ua/video1.mp4` → `DIR/ua/video1.mp4`);
+/// then any file in any subfolder named like the uri's last segment
+/// (`file:video1.mp4` → `DIR/ua/video1.mp4`), preferring one whose hash
+/// matches. A uri that climbs out of the folder (`..`) is not followed.
+pub fn check_evidence(dir: &Path, sha256_hex: &str, uri: &str) -> anyhow::Result<EvidenceCheck> {
+    let path_part = uri
+        .split_once(':')
+        .filter(|(scheme, _)| scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)))
+        .map_or(uri, |(_, rest)| rest)
+        .trim_start_matches('/');
+    let safe = !path_part.is_empty()
+        && Path::new(path_part)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+    let name = Path::new(path_part)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    let mut candidates = vec![dir.join(sha256_hex)];
+    if safe {
+        candidates.push(dir.join(path_part));
+    }
+    let mut found: Vec<std::path::PathBuf> = candidates.into_iter().filter(|p| p.is_file()).collect();
+    if let (true, Some(name)) = (found.is_empty(), &name) {
+        found = find_by_name(dir, name);
+    }
+    let mut outcome = EvidenceOutcome::Missing;
+    for path in found {
+        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let actual = hex::encode(sha256(&bytes));
+        if actual == sha256_hex {
+            outcome = EvidenceOutcome::Ok;
+            break;
         }
-    };
+        if outcome == EvidenceOutcome::Missing {
+            outcome = EvidenceOutcome::Mismatch { actual };
+        }
+    }
     Ok(EvidenceCheck {
         sha256: sha256_hex.to_owned(),
         uri: uri.to_owned(),
@@ -265,11 +286,37 @@ fn check_evidence(dir: &Path, sha256_hex: &str, uri: &str) -> anyhow::Result<Evi
     })
 }
 
+/// Files named `name` anywhere under `dir` (bounded search).
+fn find_by_name(dir: &Path, name: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    let mut seen = 0;
+    while let Some(folder) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            seen += 1;
+            if seen > EVIDENCE_FILES_MAX {
+                return found;
+            }
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => pending.push(path),
+                Ok(t) if t.is_file() && entry.file_name().to_string_lossy() == name => found.push(path),
+                _ => {}
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
 /// `armistice timeline`.
 pub fn timeline(global: &Global, args: &TimelineArgs) -> anyhow::Result<()> {
     let agreement = id("AGREEMENT", &args.agreement, AgreementId::new)?;
     let view = view_of(&args.when)?;
-    let ledger = open(global)?;
+    let ledger = open(global, OpenMode::Read)?;
     let records = ledger.agreement_records(agreement.as_str())?;
     let mut story = StoryReplay::new(agreement, view);
     for record in &records {
@@ -277,6 +324,6 @@ pub fn timeline(global: &Global, args: &TimelineArgs) -> anyhow::Result<()> {
             break;
         }
     }
-    print!("{}", story.finish()?);
+    out!("{}", story.finish()?)?;
     Ok(())
 }

@@ -2,53 +2,70 @@
 
 use crate::args::{ExportArgs, Global, LogArgs, VerifyArgs};
 use crate::open::open;
-use anyhow::{bail, Context};
-use armistice_core::entry::Header;
+use crate::{out, outln};
+use anyhow::{anyhow, bail, Context};
+use armistice_core::disclose::{salts_of, Salts};
+use armistice_core::entry::split_entry;
 use armistice_core::json::export_fields;
-use armistice_store::decode_record;
+use armistice_store::{Ledger, OpenMode};
 use serde_json::{json, Value};
-use std::io::{BufWriter, Write};
 use std::process::ExitCode;
+
+/// The export line of one stored entry.
+pub fn export_line(seq: u64, bytes: &[u8]) -> anyhow::Result<serde_json::Map<String, Value>> {
+    let split = split_entry(bytes).map_err(|e| anyhow!("entry {seq}: {e}"))?;
+    let record = split.record().map_err(|e| anyhow!("entry {seq}: {e}"))?;
+    if record.header.seq != seq {
+        bail!("entry {seq}: its header says seq {}", record.header.seq);
+    }
+    let (payload, original) = split.payload();
+    let salts = match split.committed().map_err(|e| anyhow!("entry {seq}: {e}"))? {
+        Some((_, disclosures)) => salts_of(&disclosures),
+        None => Salts::new(),
+    };
+    Ok(export_fields(
+        &record,
+        split.leaf,
+        original.then_some(payload),
+        &salts,
+    ))
+}
 
 /// `armistice export`: JSON Lines of the stored entries.
 pub fn export(global: &Global, args: &ExportArgs) -> anyhow::Result<()> {
-    let ledger = open(global)?;
+    let ledger = open(global, OpenMode::Read)?;
     let to = args.to.unwrap_or(u64::MAX);
     if args.from == 0 || args.from > to {
         bail!("--from must be at least 1 and no greater than --to");
     }
-    let mut out = BufWriter::new(std::io::stdout().lock());
-    for item in ledger.raw_entries(args.from, to) {
-        let (seq, value) = item?;
-        let record = decode_record(seq, &value)?;
-        let (_, leaf_len) =
-            Header::decode(&value).map_err(|e| anyhow::anyhow!("entry {seq}: {e}"))?;
-        let payload = (!record.redacted).then(|| &value[leaf_len + 1..]);
-        let line = export_fields(
-            &record.header,
-            &record.hash,
-            &value[..leaf_len],
-            &record.statement,
-            payload,
-        );
-        serde_json::to_writer(&mut out, &line)?;
-        out.write_all(b"\n")?;
+    export_range(&ledger, args.from, to)
+}
+
+fn export_range(ledger: &Ledger, from: u64, to: u64) -> anyhow::Result<()> {
+    let mut buffer = String::new();
+    for item in ledger.entries(from, to) {
+        let (seq, bytes) = item?;
+        buffer.push_str(&serde_json::to_string(&export_line(seq, &bytes)?)?);
+        buffer.push('\n');
+        if buffer.len() > 1 << 16 {
+            out!("{buffer}")?;
+            buffer.clear();
+        }
     }
-    out.flush()?;
+    out!("{buffer}")?;
     Ok(())
 }
 
 /// `armistice log`: a readable listing.
 pub fn log(global: &Global, args: &LogArgs) -> anyhow::Result<()> {
-    let ledger = open(global)?;
-    let mut out = BufWriter::new(std::io::stdout().lock());
+    let ledger = open(global, OpenMode::Read)?;
+    let mut text = String::new();
     let mut rows = Vec::new();
     if !args.json {
-        writeln!(
-            out,
-            "{:>6}  {:<20}  {:<20}  {:<26}  {:<8}  stream",
+        text.push_str(&format!(
+            "{:>6}  {:<20}  {:<20}  {:<26}  {:<8}  stream\n",
             "seq", "recorded", "occurred", "type", "by"
-        )?;
+        ));
     }
     for record in ledger.records(1, u64::MAX) {
         let record = record?;
@@ -58,7 +75,7 @@ pub fn log(global: &Global, args: &LogArgs) -> anyhow::Result<()> {
                 "seq": h.seq, "recorded_at": h.recorded_at.to_string(), "occurred_at": h.occurred_at.to_string(),
                 "type": h.event_type.name(), "by": h.by.as_str(), "stream": h.stream, "version": h.version,
                 "hash": hex::encode(record.hash), "backfilled": h.backfilled, "signed": h.signature.is_some(),
-                "redacted": record.redacted,
+                "redacted": record.redaction.field_names(),
             }));
             continue;
         }
@@ -69,25 +86,28 @@ pub fn log(global: &Global, args: &LogArgs) -> anyhow::Result<()> {
         if h.backfilled {
             marks.push_str(" backfilled");
         }
-        if record.redacted {
-            marks.push_str(" redacted");
+        if record.redaction.is_redacted() {
+            marks.push_str(&format!(" redacted({})", record.redaction.field_names().join(",")));
         }
-        writeln!(
-            out,
-            "{:>6}  {:<20}  {:<20}  {:<26}  {:<8}  {}{marks}",
+        text.push_str(&format!(
+            "{:>6}  {:<20}  {:<20}  {:<26}  {:<8}  {}{marks}\n",
             h.seq,
             short_time(h.recorded_at),
             short_time(h.occurred_at),
             h.event_type.name(),
             h.by.as_str(),
             h.stream
-        )?;
+        ));
+        if text.len() > 1 << 16 {
+            out!("{text}")?;
+            text.clear();
+        }
     }
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &Value::Array(rows))?;
-        writeln!(out)?;
+        text = serde_json::to_string_pretty(&Value::Array(rows))?;
+        text.push('\n');
     }
-    out.flush()?;
+    out!("{text}")?;
     Ok(())
 }
 
@@ -99,9 +119,11 @@ fn short_time(at: armistice_core::Timestamp) -> String {
 }
 
 /// `armistice verify`: exit 0 when intact; otherwise 1, with one line per
-/// problem (`seq N: what is wrong`), the first bad seq first.
+/// problem (`seq N: what is wrong`), the first bad seq first. The database
+/// is examined on a private copy, so that nothing (sled's own recovery
+/// included) writes to a ledger under examination.
 pub fn verify(global: &Global, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
-    let ledger = open(global)?;
+    let ledger = open(global, OpenMode::Examine)?;
     let report = ledger.verify()?;
     let mut problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
     let mut against = None;
@@ -120,30 +142,42 @@ pub fn verify(global: &Global, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             "ok": problems.is_empty(),
             "entries": report.entries,
             "head": hex::encode(report.head.hash),
+            "proven_to": report.proven_to,
             "signatures_valid": report.signatures_valid,
             "redacted": report.redacted,
+            "uncommitted": report.uncommitted,
             "first_bad_seq": report.first_problem().map(|p| p.seq),
             "problems": problems,
             "consistent_with_checkpoint_size": against,
         });
-        println!("{value}");
+        outln!("{value}")?;
     } else if problems.is_empty() {
-        println!(
+        outln!(
             "ok: {} entries intact, head {}; {} signatures valid, {} redacted",
             report.entries,
             hex::encode(report.head.hash),
             report.signatures_valid,
             report.redacted
-        );
+        )?;
+        if report.uncommitted > 0 {
+            outln!(
+                "note: {} uncommitted entries of an interrupted append follow the head; the next write removes them",
+                report.uncommitted
+            )?;
+        }
         if let Some(size) = against {
-            println!(
+            outln!(
                 "ok: consistent with the checkpoint at size {size}: the log has only grown since"
-            );
+            )?;
         }
     } else {
         for problem in &problems {
-            println!("{problem}");
+            outln!("{problem}")?;
         }
+        outln!(
+            "entries 1 to {} verify; what follows cannot be proven from this copy (see docs/RECOVERY.md)",
+            report.proven_to
+        )?;
     }
     Ok(if problems.is_empty() {
         ExitCode::SUCCESS

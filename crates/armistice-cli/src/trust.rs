@@ -1,7 +1,9 @@
 //! `checkpoint`, `prove` and the `verify --against` check.
 
 use crate::args::{CheckpointArgs, Global, Proof, ProveArgs};
-use crate::open::open;
+use crate::open::{open, operator_verifier};
+use crate::{out, outln};
+use armistice_store::OpenMode;
 use anyhow::bail;
 use armistice_merkle::checkpoint::{key_id, parse_note, SignedCheckpoint};
 use armistice_store::Ledger;
@@ -11,7 +13,7 @@ use serde_json::json;
 
 /// `armistice checkpoint`: sign the tree head and print it as a C2SP note (or JSON).
 pub fn checkpoint(global: &Global, args: &CheckpointArgs) -> anyhow::Result<()> {
-    let ledger = open(global)?;
+    let ledger = open(global, OpenMode::Write)?;
     let head = ledger.head().seq;
     let size = args.size.unwrap_or(head);
     if size > head {
@@ -19,17 +21,19 @@ pub fn checkpoint(global: &Global, args: &CheckpointArgs) -> anyhow::Result<()> 
     }
     if ledger.operator_key().is_none() {
         bail!(
-            "the operator key is not in {}: only the ledger's keeper signs checkpoints",
+            "the operator's secret key is not in {}: only the ledger's keeper signs checkpoints (a copy holds the verifier key only)",
             ledger.path().display()
         );
     }
     let signed = ledger.sign_checkpoint(size)?;
     if !args.json {
-        print!("{}", signed.to_note());
+        out!("{}", signed.to_note())?;
         return Ok(());
     }
-    let public_key = ledger.operator_public_key();
+    let public_key = ledger.operator_keys().for_checkpoint(size);
     let signature = signed.signatures.first().map(|s| hex::encode(&s.signature));
+    let vkey = armistice_merkle::note::NoteVerifier::new(ledger.origin(), &public_key)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let timestamp = match size {
         0 => None,
         size => Some(ledger.record_header(size)?.recorded_at.to_string()),
@@ -39,18 +43,19 @@ pub fn checkpoint(global: &Global, args: &CheckpointArgs) -> anyhow::Result<()> 
         "size": size,
         "root_hash": hex::encode(signed.checkpoint.root),
         "public_key": hex::encode(public_key),
-        "key_id": hex::encode(key_id(&ledger.origin(), &public_key)),
+        "vkey": vkey.to_string(),
+        "key_id": hex::encode(key_id(ledger.origin(), &public_key)),
         "signature": signature,
         "timestamp": timestamp,
         "note": signed.to_note(),
     });
-    println!("{}", serde_json::to_string_pretty(&value)?);
+    outln!("{}", serde_json::to_string_pretty(&value)?)?;
     Ok(())
 }
 
 /// `armistice prove inclusion|consistency`.
 pub fn prove(global: &Global, args: &ProveArgs) -> anyhow::Result<()> {
-    let ledger = open(global)?;
+    let ledger = open(global, OpenMode::Read)?;
     let head = ledger.head().seq;
     let hex_list = |hashes: &[[u8; 32]]| hashes.iter().map(hex::encode).collect::<Vec<_>>();
     match &args.proof {
@@ -70,7 +75,7 @@ pub fn prove(global: &Global, args: &ProveArgs) -> anyhow::Result<()> {
                 "root_hash": hex::encode(proof.root_hash),
                 "path": hex_list(&proof.path),
             });
-            print_proof(&value, *json);
+            print_proof(&value, *json)?;
         }
         Proof::Consistency { from, to, json } => {
             if *from == 0 {
@@ -89,44 +94,53 @@ pub fn prove(global: &Global, args: &ProveArgs) -> anyhow::Result<()> {
                 "second_root": hex::encode(ledger.root(*to)?),
                 "proof": hex_list(&ledger.consistency_proof(*from, *to)?),
             });
-            print_proof(&value, *json);
+            print_proof(&value, *json)?;
         }
     }
     Ok(())
 }
 
-fn print_proof(value: &serde_json::Value, json: bool) {
+fn print_proof(value: &serde_json::Value, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{value}");
-        return;
+        outln!("{value}")?;
+        return Ok(());
     }
-    let Some(map) = value.as_object() else { return };
+    let Some(map) = value.as_object() else {
+        return Ok(());
+    };
     for (key, item) in map {
         match item.as_array() {
             Some(items) => {
-                println!("{key}:");
+                outln!("{key}:")?;
                 for hash in items {
-                    println!("  {}", hash.as_str().unwrap_or_default());
+                    outln!("  {}", hash.as_str().unwrap_or_default())?;
                 }
             }
-            None => println!(
+            None => outln!(
                 "{key}: {}",
                 item.as_str()
                     .map(str::to_owned)
                     .unwrap_or_else(|| item.to_string())
-            ),
+            )?,
         }
     }
+    Ok(())
 }
 
 /// Reads a checkpoint note and checks that this ledger's operator signed
 /// it: anything else is not a checkpoint of this ledger (an input error).
 pub fn read_checkpoint(ledger: &Ledger, note: &str) -> anyhow::Result<SignedCheckpoint> {
     let signed = parse_note(note).map_err(|e| anyhow::anyhow!("not a checkpoint note: {e}"))?;
-    let key = VerifyingKey::from_bytes(&ledger.operator_public_key())?;
-    signed
-        .verify(&ledger.origin(), &key)
-        .map_err(|e| anyhow::anyhow!("not a checkpoint signed by this ledger's operator: {e}"))?;
+    let size = signed.checkpoint.size;
+    let key = VerifyingKey::from_bytes(&ledger.operator_keys().for_checkpoint(size))?;
+    signed.verify(ledger.origin(), &key).map_err(|e| {
+        let found: Vec<&str> = signed.signatures.iter().map(|s| s.key_name.as_str()).collect();
+        anyhow::anyhow!(
+            "not a checkpoint signed by this ledger's operator: expected a signature by {} ({e}); the note is signed by {}",
+            operator_verifier(ledger).map(|v| v.to_string()).unwrap_or_default(),
+            found.join(", ")
+        )
+    })?;
     Ok(signed)
 }
 

@@ -608,6 +608,42 @@ pub fn export_fields(
     out
 }
 
+/// The first field (JSON name, or a dotted path inside an object) in which
+/// two statements differ, if any: what a check of a copied entry names
+/// when a line says something its bytes do not.
+pub fn first_difference(a: &Statement, b: &Statement) -> Option<String> {
+    fn walk(path: &str, a: &Value, b: &Value) -> Option<String> {
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                keys.into_iter().find_map(|key| {
+                    let inner = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    match (x.get(key), y.get(key)) {
+                        (Some(p), Some(q)) => walk(&inner, p, q),
+                        _ => Some(inner),
+                    }
+                })
+            }
+            (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+                .iter()
+                .zip(y)
+                .enumerate()
+                .find_map(|(i, (p, q))| walk(&format!("{path}[{i}]"), p, q)),
+            (p, q) if p == q => None,
+            _ => Some(path.to_owned()),
+        }
+    }
+    walk(
+        "",
+        &Value::Object(statement_fields(a)),
+        &Value::Object(statement_fields(b)),
+    )
+}
+
 /// The claim id a `violation_alleged` without `claim` receives.
 pub fn assigned_claim_id(event_id: Uuid) -> ClaimId {
     // A hyphenated UUID is 36 bytes of hex and dashes: always a valid id.

@@ -80,9 +80,9 @@ pub struct AuditEntry {
     pub signature: SignatureCheck,
     /// What the entry says, in a few words.
     pub summary: String,
-    /// Whether the entry's payload was redacted.
-    #[serde(skip_serializing_if = "is_false")]
-    pub redacted: bool,
+    /// The fields redacted from the entry (`*` for a format 1 redaction, which removed them all).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<&'static str>,
     /// Whether the entry was migrated from another record.
     #[serde(skip_serializing_if = "is_false")]
     pub backfilled: bool,
@@ -278,7 +278,7 @@ impl<'p> AuditCollector<'p> {
             state: self.progress.state(),
             signature,
             summary: summary(&record.statement.event),
-            redacted: record.redacted,
+            redacted: record.redaction.field_names(),
             backfilled: header.backfilled,
         });
         ControlFlow::Continue(())

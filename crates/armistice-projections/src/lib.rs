@@ -45,7 +45,7 @@
 //!             },
 //!             hash: [0; 32],
 //!             statement,
-//!             redacted: false,
+//!             redaction: armistice_core::Redaction::None,
 //!         }
 //!     })
 //!     .collect();

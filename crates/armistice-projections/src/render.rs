@@ -284,8 +284,8 @@ pub fn render_audit(audit: &Audit, parties: &Parties) -> String {
         .iter()
         .map(|e| {
             let mut what = format!("{}: {}", e.claim, clip(&e.summary, 90));
-            if e.redacted {
-                what.push_str(" [redacted]");
+            if !e.redacted.is_empty() {
+                what.push_str(&format!(" [redacted: {}]", e.redacted.join(", ")));
             }
             vec![
                 e.seq.to_string(),

@@ -26,6 +26,9 @@ pub enum StoreError {
     /// The ledger was made by an older version; `armistice migrate` rewrites it.
     #[error("the ledger at {0} is in the storage format of an older Armistice: run `armistice migrate --ledger {0}` to rewrite it into the current one (same entries, hashes and checkpoints)")]
     OldFormat(PathBuf),
+    /// `migrate` found a ledger in the current format already.
+    #[error("the ledger at {0} is in the current storage format already: nothing to migrate")]
+    AlreadyCurrent(PathBuf),
     /// The key given is not this ledger's operator key.
     #[error("this key is not the ledger's operator key in force")]
     WrongOperatorKey,

@@ -21,6 +21,7 @@ pub mod head;
 pub mod layout;
 pub mod layout_v1;
 mod ledger;
+pub mod migrate;
 mod read;
 mod recover;
 pub mod stage;

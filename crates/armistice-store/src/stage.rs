@@ -78,6 +78,7 @@ pub struct Stage {
     pub position: usize,
     /// Whether a submission was rejected (the stage cannot commit then).
     pub failed: bool,
+    staged_bytes: usize,
     by_event_id: HashMap<Uuid, u64>,
     stream_added: HashMap<String, Vec<u64>>,
     /// Copies that say they were redacted, awaiting the `entry_redacted`
@@ -118,18 +119,26 @@ impl Stage {
             redactions: BTreeMap::new(),
             position: 0,
             failed: false,
+            staged_bytes: 0,
             by_event_id: HashMap::new(),
             stream_added: HashMap::new(),
             redacted_copies: BTreeMap::new(),
         }
     }
 
+    /// The bytes of the entries staged and not handed over.
+    pub fn staged_bytes(&self) -> usize {
+        self.staged_bytes
+    }
+
     /// Forgets what was handed to the backend (a session writes each chunk
     /// before the next; the log view sees those entries from then on).
     pub fn handed_over(&mut self) {
         self.entries.clear();
+        self.staged_bytes = 0;
         self.nodes.clear();
-        self.redactions.clear();
+        // Redactions are kept: they change committed entries, so they land
+        // only with the commit.
         self.by_event_id.clear();
         self.stream_added.clear();
     }
@@ -191,6 +200,33 @@ impl Stage {
                 format!("the copy of entry {seq} says it was redacted, but no `entry_redacted` in the log targets it: its fields would be shown without proof"),
             )));
         }
+        Ok(())
+    }
+
+    /// Stages an entry copied byte for byte from another store of the same
+    /// log (a migration): it must decode, follow the head and chain to it.
+    /// No rule is consulted: the entry was checked when first appended.
+    pub fn push_raw(&mut self, bytes: Vec<u8>) -> Result<(), StoreError> {
+        let seq = self.head.seq + 1;
+        let split = split_entry(&bytes).map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
+        let record = split
+            .record()
+            .map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
+        let header = &record.header;
+        if header.seq != seq {
+            return Err(StoreError::corrupt(seq, format!("its header says seq {}", header.seq)));
+        }
+        if header.prev_hash != self.head.hash {
+            return Err(StoreError::corrupt(seq, "the chain is broken: prev_hash is not the previous entry's hash"));
+        }
+        if header.recorded_at < self.head.recorded_at {
+            return Err(StoreError::corrupt(seq, "recorded_at is earlier than the previous entry's"));
+        }
+        if let Event::OperatorKeyRotated(e) = &record.statement.event {
+            self.operator_keys.rotate(seq, e.public_key.0);
+        }
+        let leaf = split.leaf.to_vec();
+        self.push(record, bytes, &leaf);
         Ok(())
     }
 
@@ -258,6 +294,13 @@ impl Stage {
     ) -> Result<Appended, Staging> {
         let copy = &submission.copy;
         check_copy_fields(copy, options)?;
+        // A copy of an entry this log holds already (an overlapping export):
+        // the same entry is skipped, another one is a fork.
+        if let (Some(hash), Some(seq)) = (copy.hash, copy.seq) {
+            if seq >= 1 && seq <= self.head.seq {
+                return self.existing_copy(view, submission, seq, hash);
+            }
+        }
         let recorded_at = self.recorded_at(submission, options)?;
         let mut statement = submission.statement.clone();
         if !submission.occurred_at_given {
@@ -402,6 +445,7 @@ impl Stage {
             hash: record.hash,
             recorded_at: header.recorded_at,
         };
+        self.staged_bytes += bytes.len();
         self.entries.push(StagedEntry { bytes, record });
     }
 
@@ -474,11 +518,7 @@ impl Stage {
         let payload = disclose::encode_payload(&committed.payload);
         if let Some(given) = &copy.payload {
             if *given != payload {
-                return Err(Rejection::field(
-                    "payload",
-                    "does not encode the line's fields and salts: the fields were changed",
-                )
-                .into());
+                return Err(payload_difference(statement, &submission.salts, given).into());
             }
         }
         let body = Body::Committed {
@@ -571,6 +611,72 @@ impl Stage {
             event_id: stored.header.event_id,
             stream: stored.header.stream,
             version: stored.header.version,
+            hash: stored.hash,
+            duplicate: true,
+        })
+    }
+
+    /// A copy line at a seq the log holds: the same entry (same hash, and
+    /// every field it shows the same) counts as already recorded; another
+    /// is a fork, refused naming both hashes.
+    fn existing_copy(
+        &self,
+        view: &dyn LogView,
+        submission: &Submission,
+        seq: u64,
+        hash: Hash,
+    ) -> Result<Appended, Staging> {
+        let stored = self.record(view, seq)?;
+        if stored.hash != hash {
+            return Err(Rejection::field("hash", format!(
+                "this log holds another entry at seq {seq} (hash {}) than the copy (hash {}): the two logs have forked",
+                hex::encode(stored.hash),
+                hex::encode(hash)
+            )).into());
+        }
+        let redacted = |r: &Redaction| match r {
+            Redaction::Fields(fields) => fields.iter().map(|f| f.name()).collect::<Vec<_>>(),
+            _ => Vec::new(),
+        };
+        let mut skip = redacted(&stored.redaction);
+        if let Some(CopyRedaction::Fields(fields)) = &submission.copy.redacted {
+            skip.extend(fields.iter().map(|f| f.name()));
+        }
+        let legacy = stored.redaction == Redaction::Legacy
+            || submission.copy.redacted == Some(CopyRedaction::Legacy);
+        let mut line = submission.statement.clone();
+        if !submission.occurred_at_given {
+            line.occurred_at = stored.statement.occurred_at;
+        }
+        if let Some(field) = armistice_core::json::first_difference(&line, &stored.statement) {
+            let top = field.split(['.', '[']).next().unwrap_or_default();
+            if !legacy && !skip.contains(&top) {
+                return Err(Rejection::field(field, format!(
+                    "differs from entry {seq} as this log holds it (same hash): the copy's fields were changed"
+                )).into());
+            }
+        }
+        let header = &stored.header;
+        let copy = &submission.copy;
+        let mismatch = [
+            ("recorded_at", copy.recorded_at.is_some_and(|t| t != header.recorded_at)),
+            ("stream", copy.derived.stream.as_ref().is_some_and(|s| *s != header.stream)),
+            ("version", copy.derived.version.is_some_and(|v| v != header.version)),
+            ("prev_hash", copy.derived.prev_hash.is_some_and(|p| p != header.prev_hash)),
+            ("backfilled", copy.backfilled.unwrap_or(false) != header.backfilled),
+            ("signature", submission.signature != header.signature),
+            ("leaf", copy.leaf.as_ref().is_some_and(|l| *l != header.encode())),
+        ];
+        if let Some((field, _)) = mismatch.iter().find(|(_, differs)| *differs) {
+            return Err(Rejection::field(*field, format!(
+                "differs from entry {seq} as this log holds it (same hash): the copy's fields were changed"
+            )).into());
+        }
+        Ok(Appended {
+            seq,
+            event_id: header.event_id,
+            stream: header.stream.clone(),
+            version: header.version,
             hash: stored.hash,
             duplicate: true,
         })
@@ -822,9 +928,10 @@ fn redacted_copy_body(
         )
         .into());
     }
-    if revealed != *statement {
-        return Err(Rejection::event(
-            "the line's fields differ from what its payload and disclosures prove",
+    if let Some(field) = armistice_core::json::first_difference(statement, &revealed) {
+        return Err(Rejection::field(
+            field,
+            "differs from what the redacted entry's payload proves: the field was changed",
         )
         .into());
     }
@@ -889,6 +996,59 @@ fn legacy_body(statement: &Statement, submission: &Submission) -> Result<Body, S
         redacted: redacted.then(Vec::new),
         statement: statement.clone(),
     })
+}
+
+/// What a copy line's fields say that its payload does not prove: the
+/// first differing field, named.
+fn payload_difference(statement: &Statement, salts: &disclose::Salts, given: &[u8]) -> Rejection {
+    let payload = match entry::decode_payload_v2(given) {
+        Ok(payload) => payload,
+        Err(e) => return Rejection::field("payload", e.to_string()),
+    };
+    let disclosed = match disclose::disclose_fields(statement, salts) {
+        Ok(disclosed) => disclosed,
+        Err(e) => return Rejection::field("salts", e.to_string()),
+    };
+    match disclose::reveal(&payload, &disclosed) {
+        Err(disclose::DisclosureError::DigestMismatch(field)) => Rejection::field(
+            field.name(),
+            "does not match the digest the entry's payload commits to: the field was changed",
+        ),
+        Err(e) => Rejection::field("payload", e.to_string()),
+        Ok((proven, _)) => match armistice_core::json::first_difference(statement, &proven) {
+            Some(field) => Rejection::field(
+                field,
+                "differs from what the entry's payload proves: the field was changed",
+            ),
+            None => Rejection::field("payload", "does not encode the line's fields and salts"),
+        },
+    }
+}
+
+/// The first field of a leaf that differs from the header the line makes.
+fn leaf_difference(given: &[u8], made: &Header) -> String {
+    let Ok((leaf, _)) = Header::decode(given) else {
+        return "leaf".into();
+    };
+    let fields = [
+        ("seq", leaf.seq != made.seq),
+        ("recorded_at", leaf.recorded_at != made.recorded_at),
+        ("occurred_at", leaf.occurred_at != made.occurred_at),
+        ("type", leaf.event_type != made.event_type),
+        ("event_id", leaf.event_id != made.event_id),
+        ("by", leaf.by != made.by),
+        ("stream", leaf.stream != made.stream),
+        ("version", leaf.version != made.version),
+        ("prev_hash", leaf.prev_hash != made.prev_hash),
+        ("backfilled", leaf.backfilled != made.backfilled),
+        ("signature", leaf.signature != made.signature),
+        ("payload", leaf.payload_sha256 != made.payload_sha256),
+    ];
+    fields
+        .iter()
+        .find(|(_, differs)| *differs)
+        .map(|(name, _)| (*name).to_owned())
+        .unwrap_or_else(|| "leaf".into())
 }
 
 /// Fields only a backfill line may carry, and only as a copy may.
@@ -969,8 +1129,8 @@ fn check_copy(copy: &EntryCopy, header: &Header, hash: &Hash) -> Result<(), Reje
     if let Some(given) = &copy.leaf {
         if given.as_slice() != header.encode().as_slice() {
             return Err(Rejection::field(
-                "leaf",
-                "differs from the entry these fields make at this place in the log",
+                leaf_difference(given, header),
+                "differs from the entry's leaf: the line says something its hashed bytes do not",
             ));
         }
     }

@@ -41,7 +41,7 @@ pub fn live_options() -> AppendOptions {
 /// The mean stored size (leaf, marker and payload) of entries `from..=to`.
 fn mean_entry_bytes(ledger: &Ledger, from: u64, to: u64) -> anyhow::Result<usize> {
     let (mut bytes, mut count) = (0usize, 0usize);
-    for item in ledger.raw_entries(from, to) {
+    for item in ledger.entries(from, to) {
         bytes += item?.1.len();
         count += 1;
     }

@@ -8,7 +8,7 @@ use crate::gen::{self, Generator, Plan};
 use crate::table::{Compare, Line, LineSpec, Samples};
 use crate::{raw, sqlite};
 use anyhow::Context;
-use armistice_core::entry::{decode_payload, Header};
+use armistice_core::entry::{decode_entry, Header};
 use armistice_core::event::{Event, Finding, Response};
 use armistice_store::{AppendOptions, Ledger};
 use std::path::Path;
@@ -35,7 +35,7 @@ pub fn import_phase(path: &Path, events: u64, seed: u64) -> anyhow::Result<Phase
         backfill: true,
     };
     let mut timed = Duration::ZERO;
-    let mut session = ledger.begin();
+    let mut session = ledger.begin()?;
     let mut left = events as usize;
     while left > 0 {
         let chunk = generator.take_batch(left.min(IMPORT_CHUNK_EVENTS));
@@ -60,10 +60,10 @@ pub fn import_phase(path: &Path, events: u64, seed: u64) -> anyhow::Result<Phase
 /// stored bytes themselves.
 pub fn load_rows(ledger: &Ledger) -> anyhow::Result<Vec<sqlite::Row>> {
     let mut rows = Vec::with_capacity(ledger.head().seq as usize);
-    for item in ledger.raw_entries(1, ledger.head().seq) {
+    for item in ledger.entries(1, ledger.head().seq) {
         let (seq, value) = item?;
         let (header, leaf_len) = Header::decode(&value)?;
-        let statement = decode_payload(header.schema, &value[leaf_len + 1..])?;
+        let statement = decode_entry(&value)?.statement;
         let (agreement, outcome) = match &statement.event {
             Event::ViolationAlleged(e) => (Some(e.agreement.to_string()), None),
             Event::AllegationResponded(e) => (
@@ -94,7 +94,7 @@ pub fn load_rows(ledger: &Ledger) -> anyhow::Result<Vec<sqlite::Row>> {
             agreement,
             outcome,
             body: value.to_vec(),
-            payload_bytes: value.len() - leaf_len - 1,
+            payload_bytes: value.len() - leaf_len,
         });
     }
     Ok(rows)

@@ -7,7 +7,7 @@ use crate::gen;
 use crate::sqlite;
 use crate::table::{Compare, Line, LineSpec, Samples};
 use anyhow::Context;
-use armistice_core::entry::{decode_payload, sha256, Header};
+use armistice_core::entry::{decode_entry, sha256};
 use armistice_core::Timestamp;
 use armistice_projections::{ClaimFilter, Projection, Replay, View};
 use armistice_store::Ledger;
@@ -28,10 +28,10 @@ pub fn project_counting(ledger: &Ledger, view: View) -> anyhow::Result<(Projecti
     let mut read = 0;
     // Like `armistice`: entries that occurred by `--at` through the index
     // when they are under half of the log.
-    if let Some(seqs) = ledger.seqs_occurred_by(view.at, last / 2)? {
-        for seq in seqs.into_iter().take_while(|seq| *seq <= last) {
+    if let Some(records) = ledger.records_occurred_by(view.at, last, last / 2)? {
+        for record in &records {
             read += 1;
-            if replay.apply(&ledger.record(seq)?).is_break() {
+            if replay.apply(record).is_break() {
                 break;
             }
         }
@@ -58,10 +58,9 @@ pub fn replay_everything(ledger: &Ledger) -> anyhow::Result<u64> {
 /// Decodes every entry (header and payload), folding nothing.
 pub fn decode_everything(ledger: &Ledger) -> anyhow::Result<u64> {
     let mut decoded = 0;
-    for item in ledger.raw_entries(1, ledger.head().seq) {
+    for item in ledger.entries(1, ledger.head().seq) {
         let (_, value) = item?;
-        let (header, leaf_len) = Header::decode(&value)?;
-        black_box(decode_payload(header.schema, &value[leaf_len + 1..])?);
+        black_box(decode_entry(&value)?);
         decoded += 1;
     }
     Ok(decoded)
@@ -69,7 +68,7 @@ pub fn decode_everything(ledger: &Ledger) -> anyhow::Result<u64> {
 
 /// The child's work for `--phase replay` / `--phase decode`.
 pub fn read_phase(path: &Path, fold: bool) -> anyhow::Result<PhaseOutput> {
-    let ledger = Ledger::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let ledger = Ledger::open(path, armistice_store::OpenMode::Read).with_context(|| format!("opening {}", path.display()))?;
     let start = Instant::now();
     let events = match fold {
         true => replay_everything(&ledger)?,

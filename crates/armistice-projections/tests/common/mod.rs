@@ -51,7 +51,7 @@ pub fn record(seq: u64, line: &str) -> Record {
         header,
         hash: sha256(&seq.to_be_bytes()),
         statement,
-        redacted: false,
+        redaction: armistice_core::Redaction::None,
     }
 }
 
