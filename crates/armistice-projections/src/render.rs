@@ -5,7 +5,7 @@
 use crate::audit::{Audit, EvidenceOutcome};
 use crate::claims::{category_name, ClaimRow, ClaimState};
 use crate::fold::{Party, View};
-use crate::status::{AgreementStatus, StatusRow};
+use crate::status::{Alleged, AgreementStatus, StatusRow};
 use crate::text::{clip, kind_name, minute, scope_names, table, thousands};
 use armistice_core::{PartyId, Timestamp};
 use std::collections::BTreeMap;
@@ -39,14 +39,48 @@ fn expiry(at: Option<Timestamp>) -> String {
     at.map_or_else(|| "no expiry".to_owned(), minute)
 }
 
-/// "UA alleges 2,935 · RU alleges 4,900".
-fn alleged_line(alleged_by: &BTreeMap<PartyId, u64>, claims_by: &BTreeMap<PartyId, u64>) -> String {
+/// "RU alleges 3 incidents and aggregates of 1,000 and 4,900 · UA alleges 2 incidents".
+/// Aggregate counts are listed, never summed: they may overlap.
+pub(crate) fn alleged_line(alleged_by: &BTreeMap<PartyId, Alleged>) -> String {
     let sides: Vec<String> = alleged_by
         .iter()
-        .map(|(party, n)| {
-            let claims = claims_by.get(party).copied().unwrap_or(0);
-            let plural = if claims == 1 { "" } else { "s" };
-            format!("{party} alleges {} ({claims} claim{plural})", thousands(*n))
+        .map(|(party, alleged)| format!("{party} alleges {}", alleged_words(alleged)))
+        .collect();
+    sides.join(" · ")
+}
+
+fn alleged_words(alleged: &Alleged) -> String {
+    let plural = if alleged.incidents == 1 { "" } else { "s" };
+    let mut words = format!("{} incident{plural}", alleged.incidents);
+    if !alleged.aggregates.is_empty() {
+        let counts: Vec<String> = alleged
+            .aggregates
+            .iter()
+            .map(|a| thousands(a.count))
+            .collect();
+        let (noun, list) = match counts.len() {
+            1 => ("an aggregate of", counts[0].clone()),
+            _ => ("aggregates of", {
+                let (last, rest) = counts.split_last().unwrap_or((&counts[0], &[]));
+                format!("{} and {last}", rest.join(", "))
+            }),
+        };
+        words.push_str(&format!(" and {noun} {list} (not summed: they may overlap)"));
+    }
+    words
+}
+
+/// The table cell: "RU 3 + agg 4,900 · UA 2".
+fn alleged_cell(alleged_by: &BTreeMap<PartyId, Alleged>) -> String {
+    let sides: Vec<String> = alleged_by
+        .iter()
+        .map(|(party, alleged)| {
+            let mut cell = format!("{party} {}", alleged.incidents);
+            if !alleged.aggregates.is_empty() {
+                let counts: Vec<String> = alleged.aggregates.iter().map(|a| thousands(a.count)).collect();
+                cell.push_str(&format!(" + agg {}", counts.join(", ")));
+            }
+            cell
         })
         .collect();
     sides.join(" · ")
@@ -71,11 +105,6 @@ pub fn render_status(rows: &[StatusRow], parties: &Parties, view: View) -> Strin
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|row| {
-            let alleged: Vec<String> = row
-                .alleged_by
-                .iter()
-                .map(|(p, n)| format!("{p} {}", thousands(*n)))
-                .collect();
             vec![
                 row.agreement.to_string(),
                 row.status.name().to_owned(),
@@ -83,7 +112,7 @@ pub fn render_status(rows: &[StatusRow], parties: &Parties, view: View) -> Strin
                 expiry(row.expires_at),
                 format!("{}/{}", row.signed_by.len(), row.parties.len()),
                 row.claims.total.to_string(),
-                alleged.join(" · "),
+                alleged_cell(&row.alleged_by),
             ]
         })
         .collect();
@@ -143,7 +172,7 @@ fn agreement_paragraph(row: &StatusRow, parties: &Parties) -> String {
         line(
             &mut out,
             "alleged",
-            &alleged_line(&row.alleged_by, &row.claims_by),
+            &alleged_line(&row.alleged_by),
         );
     }
     out
@@ -231,17 +260,26 @@ pub fn render_claims(rows: &[ClaimRow], parties: &Parties, view: View) -> String
         })
         .collect();
     out.push_str(&table(&header, &cells));
-    let mut alleged: BTreeMap<PartyId, u64> = BTreeMap::new();
-    let mut filed: BTreeMap<PartyId, u64> = BTreeMap::new();
+    let mut alleged: BTreeMap<PartyId, Alleged> = BTreeMap::new();
     for row in rows {
-        *alleged.entry(row.by.clone()).or_default() += row.count;
-        *filed.entry(row.by.clone()).or_default() += 1;
+        let entry = alleged.entry(row.by.clone()).or_default();
+        if row.count == 1 {
+            entry.incidents += 1;
+        } else {
+            entry.aggregates.push(crate::status::AggregateClaim {
+                claim: row.claim.clone(),
+                count: row.count,
+                incident_at: row.incident_at,
+                incident_until: row.incident_until,
+            });
+        }
     }
+    let plural = if rows.len() == 1 { "" } else { "s" };
     let _ = writeln!(
         out,
-        "\n{} claims · {}",
+        "\n{} claim{plural} · {}",
         rows.len(),
-        alleged_line(&alleged, &filed)
+        alleged_line(&alleged)
     );
     let names: Vec<String> = alleged
         .keys()

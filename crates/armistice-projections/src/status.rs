@@ -2,9 +2,9 @@
 
 use crate::claims::ClaimState;
 use crate::error::ProjectionError;
-use crate::fold::{AgreementFacts, Key, Projection};
+use crate::fold::{AgreementFacts, ClaimFacts, Key, Projection};
 use armistice_core::event::{AgreementKind, Scope};
-use armistice_core::{AgreementId, PartyId, Timestamp};
+use armistice_core::{AgreementId, ClaimId, PartyId, Timestamp};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -158,6 +158,43 @@ impl ClaimCounts {
     }
 }
 
+/// What one party alleges under an agreement, by kind of claim.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Alleged {
+    /// Claims of one incident (`count` 1; its time may be a window).
+    pub incidents: u64,
+    /// Aggregate claims (`count` above 1), in filing order.
+    pub aggregates: Vec<AggregateClaim>,
+}
+
+/// One aggregate claim, as `status` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AggregateClaim {
+    /// The claim.
+    pub claim: ClaimId,
+    /// How many violations it counts.
+    pub count: u64,
+    /// The start of its period.
+    pub incident_at: Timestamp,
+    /// The end of its period, if given.
+    pub incident_until: Option<Timestamp>,
+}
+
+impl Alleged {
+    fn add(&mut self, claim: &ClaimFacts) {
+        if claim.count == 1 {
+            self.incidents += 1;
+        } else {
+            self.aggregates.push(AggregateClaim {
+                claim: claim.id.clone(),
+                count: claim.count,
+                incident_at: claim.incident_at,
+                incident_until: claim.incident_until,
+            });
+        }
+    }
+}
+
 /// A party's own reading of the terms, shown beside the official one.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ContestedReading {
@@ -200,8 +237,10 @@ pub struct StatusRow {
     pub claims: ClaimCounts,
     /// Per party, how many claims it filed.
     pub claims_by: BTreeMap<PartyId, u64>,
-    /// Per party, the sum of `count` over the claims it filed.
-    pub alleged_by: BTreeMap<PartyId, u64>,
+    /// Per party, what it alleges, by kind of claim: single incidents are
+    /// counted; aggregate claims ("2,935 violations in 30 hours") are listed
+    /// one by one, never summed, since they may overlap.
+    pub alleged_by: BTreeMap<PartyId, Alleged>,
     /// Its mediators.
     pub mediators: Vec<PartyId>,
     /// Who proposed it, and when.
@@ -240,7 +279,7 @@ impl Projection {
         };
         let mut tallies: Vec<Tally> = vec![Tally::default(); self.agreements.len()];
         for claim in self.visible_claims() {
-            tallies[claim.agreement].add(claim.progress.state(), &claim.by, claim.count);
+            tallies[claim.agreement].add(claim);
         }
         Ok(chosen
             .into_iter()
@@ -269,10 +308,14 @@ impl Projection {
             .map(|(_, p)| p.clone());
         let mut claims_by: BTreeMap<PartyId, u64> =
             proposal.parties.iter().map(|p| (p.clone(), 0)).collect();
-        let mut alleged_by = claims_by.clone();
+        let mut alleged_by: BTreeMap<PartyId, Alleged> = proposal
+            .parties
+            .iter()
+            .map(|p| (p.clone(), Alleged::default()))
+            .collect();
         for (party, (claims, alleged)) in &tally.by_party {
             claims_by.insert(party.clone(), *claims);
-            alleged_by.insert(party.clone(), *alleged);
+            alleged_by.insert(party.clone(), alleged.clone());
         }
         StatusRow {
             agreement: proposal.agreement.clone(),
@@ -333,22 +376,19 @@ fn contested_at(facts: &AgreementFacts, at: Timestamp) -> Vec<ContestedReading> 
 #[derive(Clone, Debug, Default)]
 struct Tally {
     counts: ClaimCounts,
-    /// Per claimant: (claims filed, sum of `count`).
-    by_party: BTreeMap<PartyId, (u64, u64)>,
+    /// Per claimant: claims filed, and what they allege by kind.
+    by_party: BTreeMap<PartyId, (u64, Alleged)>,
 }
 
 impl Tally {
-    fn add(&mut self, state: ClaimState, by: &PartyId, count: u64) {
-        self.counts.add(state);
+    fn add(&mut self, claim: &ClaimFacts) {
+        self.counts.add(claim.progress.state());
         // Look up before inserting so that an existing claimant costs no clone.
-        match self.by_party.get_mut(by) {
-            Some((claims, alleged)) => {
-                *claims += 1;
-                *alleged = alleged.saturating_add(count);
-            }
-            None => {
-                self.by_party.insert(by.clone(), (1, count));
-            }
-        }
+        let (claims, alleged) = match self.by_party.get_mut(&claim.by) {
+            Some(slot) => slot,
+            None => self.by_party.entry(claim.by.clone()).or_default(),
+        };
+        *claims += 1;
+        alleged.add(claim);
     }
 }

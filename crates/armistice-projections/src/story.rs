@@ -159,9 +159,7 @@ fn story_footer(row: &StatusRow, view: View) -> String {
     };
     let mut out = format!("\n{when}: {}", row.status);
     let _ = write!(out, " · {} claim(s)", row.claims.total);
-    for (party, n) in &row.alleged_by {
-        let _ = write!(out, " · {party} alleges {}", thousands(*n));
-    }
+    let _ = write!(out, " · {}", crate::render::alleged_line(&row.alleged_by));
     out.push('\n');
     out
 }

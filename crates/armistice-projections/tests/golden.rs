@@ -186,6 +186,16 @@ fn by_party(map: &BTreeMap<armistice_core::PartyId, u64>) -> Vec<(String, u64)> 
     map.iter().map(|(p, n)| (p.to_string(), *n)).collect()
 }
 
+/// Per party: single incidents, and the counts of the aggregate claims.
+fn alleged(map: &BTreeMap<armistice_core::PartyId, Alleged>) -> Vec<(String, u64, Vec<u64>)> {
+    map.iter()
+        .map(|(p, a)| {
+            let aggregates = a.aggregates.iter().map(|g| g.count).collect();
+            (p.to_string(), a.incidents, aggregates)
+        })
+        .collect()
+}
+
 #[test]
 fn energy_moratorium_claims_at_several_dates() {
     // 22 Mar: sloviansk-rail (denied: disputed), mykolaiv-drones (acknowledged),
@@ -197,8 +207,8 @@ fn energy_moratorium_claims_at_several_dates() {
         [("RU".into(), 2), ("UA".into(), 3)]
     );
     assert_eq!(
-        by_party(&row.alleged_by),
-        [("RU".into(), 2), ("UA".into(), 3)]
+        alleged(&row.alleged_by),
+        [("RU".into(), 2, vec![]), ("UA".into(), 3, vec![])]
     );
     assert_eq!(
         row.signed_by.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
@@ -216,10 +226,11 @@ fn energy_moratorium_claims_at_several_dates() {
         by_party(&row.claims_by),
         [("RU".into(), 4), ("UA".into(), 8)]
     );
-    // UA: 1+1+1+8+1+1+1+1 = 15; RU: 1+1+3+1 = 6.
+    // UA: seven incidents and the aggregate of 8 (eight-strikes); RU: three
+    // incidents and the aggregate of 3 (crimea-kursk-bryansk). Never summed.
     assert_eq!(
-        by_party(&row.alleged_by),
-        [("RU".into(), 6), ("UA".into(), 15)]
+        alleged(&row.alleged_by),
+        [("RU".into(), 3, vec![3]), ("UA".into(), 7, vec![8])]
     );
     // Contested readings by then: RU 25 Mar, UA 26 Mar; RU's of 18 Apr comes later.
     assert_eq!(row.contested.len(), 2);
@@ -237,8 +248,8 @@ fn energy_moratorium_claims_at_several_dates() {
     ));
     assert_eq!(counts(&row), (11, 3, 1, 5, 0, 0, 1, 1));
     assert_eq!(
-        by_party(&row.alleged_by),
-        [("RU".into(), 6), ("UA".into(), 14)]
+        alleged(&row.alleged_by),
+        [("RU".into(), 3, vec![3]), ("UA".into(), 6, vec![8])]
     );
 
     // 20 Apr: the two aggregate claims of 18 Apr (RU 15, UA 30) join, and
@@ -246,8 +257,8 @@ fn energy_moratorium_claims_at_several_dates() {
     let row = energy_row(View::at(t("2025-04-20T12:00:00Z")));
     assert_eq!(counts(&row), (14, 4, 1, 6, 1, 0, 1, 1));
     assert_eq!(
-        by_party(&row.alleged_by),
-        [("RU".into(), 21), ("UA".into(), 45)]
+        alleged(&row.alleged_by),
+        [("RU".into(), 3, vec![3, 15]), ("UA".into(), 7, vec![8, 30])]
     );
     assert_eq!(row.contested.len(), 3);
 }
@@ -259,12 +270,14 @@ fn easter_truces_put_both_sides_figures_side_by_side() {
     let find = |id: &str| rows.iter().find(|r| r.agreement.as_str() == id).unwrap();
     // UA's 2,935 under Russia's declaration; RU's 1,000 and 4,900 under Ukraine's mirror.
     assert_eq!(
-        by_party(&find(RU_EASTER).alleged_by),
-        [("RU".into(), 0), ("UA".into(), 2935)]
+        alleged(&find(RU_EASTER).alleged_by),
+        [("RU".into(), 0, vec![]), ("UA".into(), 0, vec![2935])]
     );
+    // RU's 1,000 (by 20 Apr) and 4,900 (by the end) overlap: listed, never
+    // added up to 5,900.
     assert_eq!(
-        by_party(&find(UA_EASTER).alleged_by),
-        [("RU".into(), 5900), ("UA".into(), 0)]
+        alleged(&find(UA_EASTER).alleged_by),
+        [("RU".into(), 0, vec![1000, 4900]), ("UA".into(), 0, vec![])]
     );
     assert_eq!(
         by_party(&find(UA_EASTER).claims_by),
@@ -510,8 +523,12 @@ fn human_renderings_name_parties_and_counts() {
         projection.parties(),
         view,
     );
-    assert!(text.contains("UA alleges 2,935 (1 claim)"), "{text}");
-    assert!(text.contains("RU alleges 5,900 (2 claims)"), "{text}");
+    assert!(text.contains("UA alleges 0 incidents and an aggregate of 2,935"), "{text}");
+    assert!(
+        text.contains("RU alleges 0 incidents and aggregates of 1,000 and 4,900 (not summed"),
+        "{text}"
+    );
+    assert!(!text.contains("5,900"), "{text}");
     assert!(text.contains("Russian Federation (RU)"), "{text}");
     assert!(
         text.contains("RU signed on condition: The Black Sea arrangements"),

@@ -299,10 +299,11 @@ impl Ledger {
     }
 
     /// The committed entries up to `last` that occurred at or before `at`,
-    /// in seq order, read through the chunk summaries (only the chunks
-    /// holding such an entry are read) — when at most `max` entries are to
-    /// be read that way; `None` when more (reading the log in order is then
-    /// cheaper).
+    /// and every party's entries (readers name the parties of an agreement
+    /// proposed before they were registered), in seq order, read through the
+    /// chunk summaries (only the chunks holding such an entry are read) —
+    /// when at most `max` entries are to be read that way; `None` when more
+    /// (reading the log in order is then cheaper).
     pub fn records_occurred_by(
         &self,
         at: Timestamp,
@@ -344,6 +345,20 @@ impl Ledger {
         for record in self.records(sealed_to + 1, last) {
             keep(record?);
         }
+        let mut party_seqs = Vec::new();
+        let prefix: Vec<u8> = [layout::STREAM].iter().chain(b"party/").copied().collect();
+        for item in guard(|| self.tree.scan_prefix(&prefix))? {
+            let (_, value) = guard(|| item)??;
+            party_seqs.extend(layout::unpack_seqs(&value).unwrap_or_default());
+        }
+        party_seqs.retain(|seq| *seq <= last);
+        let present: std::collections::HashSet<u64> = out.iter().map(|r| r.header.seq).collect();
+        for seq in party_seqs {
+            if !present.contains(&seq) {
+                out.push(self.record(seq)?);
+            }
+        }
+        out.sort_by_key(|r| r.header.seq);
         Ok(Some(out))
     }
 }
