@@ -115,11 +115,6 @@ pub fn now() -> Timestamp {
     Timestamp::from_datetime(chrono::Utc::now())
 }
 
-/// Parses a command-line date (RFC 3339 or YYYY-MM-DD), naming the flag.
-pub fn parse_when(flag: &str, text: &str) -> anyhow::Result<Timestamp> {
-    Timestamp::parse_date_or_rfc3339(text).map_err(|e| anyhow!("{flag}: {e}"))
-}
-
 /// `armistice rotate-operator-key`: appends `operator_key_rotated` signed
 /// by the current key, then keeps the new key in the folder.
 pub fn rotate_operator_key(global: &Global, args: &RotateOperatorKeyArgs) -> anyhow::Result<()> {

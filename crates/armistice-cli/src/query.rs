@@ -1,100 +1,32 @@
-//! `status`, `claims`, `audit` and `timeline`: projections rebuilt from the
-//! log for each query, reading only as far as `--known-at` allows.
+//! `status`, `claims`, `audit` and `timeline`: the queries of
+//! `armistice_api`, over the local ledger, printed as tables or JSON.
 
 use crate::args::{AuditArgs, ClaimsArgs, Global, StatusArgs, TimelineArgs, When};
-use crate::open::{now, open, parse_when};
+use crate::open::{now, open};
 use crate::{out, outln};
-use anyhow::{anyhow, bail, Context};
+use anyhow::{bail, Context};
+use armistice_api::query::{self, ClaimQuery, Names};
+use armistice_api::ApiError;
 use armistice_core::entry::sha256;
-use armistice_core::{AgreementId, ClaimId, PartyId, Timestamp};
-use armistice_projections::{
-    parse_category, render_audit, render_claims, render_status, AuditCollector, AuditInputs,
-    ClaimFilter, ClaimState, EvidenceCheck, EvidenceOutcome, Projection, Replay, SignatureCheck,
-    StoryReplay, View,
-};
-use armistice_store::{Ledger, OpenMode, SignatureStatus, Signatures};
+use armistice_core::Timestamp;
+use armistice_projections::{render_audit, render_claims, render_status, EvidenceCheck, EvidenceOutcome, View};
+use armistice_store::OpenMode;
 use serde::Serialize;
 use std::path::Path;
-use std::str::FromStr;
-
-/// Below one entry in this many, a replay fetches the entries that occurred
-/// by `--at` one by one through the index (measured: a random read costs
-/// about two sequential ones).
-const INDEX_SHARE_MAX: u64 = 2;
 
 /// The view asked for: `--at` (default now) and `--known-at` (default everything).
 pub fn view_of(when: &When) -> anyhow::Result<View> {
-    let at = when
-        .at
-        .as_deref()
-        .map(|t| parse_when("--at", t))
-        .transpose()?
-        .unwrap_or_else(now);
-    let known_at = known_at_of(when.known_at.as_deref())?;
-    Ok(View::new(at, known_at))
-}
-
-fn known_at_of(text: Option<&str>) -> anyhow::Result<Timestamp> {
-    Ok(text
-        .map(|t| parse_when("--known-at", t))
-        .transpose()?
-        .unwrap_or(Timestamp::MAX))
-}
-
-/// The last seq a view can see: recorded_at never decreases along the log,
-/// so a `--known-at` in the past reads only the entries recorded by then.
-fn last_seq(ledger: &Ledger, view: View) -> anyhow::Result<u64> {
-    Ok(match view.known_at {
-        Timestamp::MAX => ledger.head().seq,
-        known_at => ledger.last_seq_recorded_by(known_at)?,
-    })
-}
-
-/// Replays the log into a projection for `view`. Only entries that occurred
-/// by `--at` can count, so when they are under half of the log they are
-/// fetched through the occurred_at index instead of reading it all.
-pub fn project(ledger: &Ledger, view: View) -> anyhow::Result<Projection> {
-    let last = last_seq(ledger, view)?;
-    let mut replay = Replay::new(view);
-    if let Some(records) = ledger.records_occurred_by(view.at, last, last / INDEX_SHARE_MAX)? {
-        for record in &records {
-            if replay.apply(record).is_break() {
-                break;
-            }
-        }
-        return Ok(replay.finish());
-    }
-    for record in ledger.records_ahead(1, last) {
-        if replay.apply(&record?).is_break() {
-            break;
-        }
-    }
-    Ok(replay.finish())
-}
-
-/// Replays only what a question about one agreement needs (its parties,
-/// its stream, its claims' streams), found through the store's indexes.
-fn project_agreement(
-    ledger: &Ledger,
-    agreement: &AgreementId,
-    view: View,
-) -> anyhow::Result<Projection> {
-    let mut replay = Replay::new(view);
-    for record in ledger.agreement_records(agreement.as_str())? {
-        if replay.apply(&record).is_break() {
-            break;
-        }
-    }
-    Ok(replay.finish())
+    Ok(query::view(
+        Names::CLI,
+        when.at.as_deref(),
+        when.known_at.as_deref(),
+        now(),
+    )?)
 }
 
 fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
     outln!("{}", serde_json::to_string_pretty(value)?)?;
     Ok(())
-}
-
-fn id<T>(flag: &str, text: &str, parse: impl Fn(String) -> Result<T, String>) -> anyhow::Result<T> {
-    parse(text.to_owned()).map_err(|e| anyhow!("{flag}: {e}"))
 }
 
 /// `armistice status`.
@@ -103,137 +35,72 @@ pub fn status(global: &Global, args: &StatusArgs) -> anyhow::Result<()> {
     let agreement = args
         .agreement
         .as_deref()
-        .map(|a| id("AGREEMENT", a, AgreementId::new))
+        .map(|a| query::agreement_id(Names::CLI, "AGREEMENT", a))
         .transpose()?;
     let ledger = open(global, OpenMode::Read)?;
-    let projection = match &agreement {
-        Some(agreement) => project_agreement(&ledger, agreement, view)?,
-        None => project(&ledger, view)?,
-    };
-    let rows = projection.status(agreement.as_ref())?;
+    let (rows, parties) = query::status(&ledger, agreement.as_ref(), view)?;
     if args.json {
         return print_json(&rows);
     }
-    out!("{}", render_status(&rows, projection.parties(), view))?;
+    out!("{}", render_status(&rows, &parties, view))?;
     Ok(())
+}
+
+/// The filters of `claims`, as given.
+pub fn claim_query(args: &ClaimsArgs) -> ClaimQuery {
+    ClaimQuery {
+        agreement: args.agreement.clone(),
+        by: args.by.clone(),
+        against: args.against.clone(),
+        state: args.state.clone(),
+        category: args.category.clone(),
+        incident_from: args.incident_from.clone(),
+        incident_to: args.incident_to.clone(),
+    }
 }
 
 /// `armistice claims`.
 pub fn claims(global: &Global, args: &ClaimsArgs) -> anyhow::Result<()> {
     let view = view_of(&args.when)?;
-    let filter = ClaimFilter {
-        agreement: args
-            .agreement
-            .as_deref()
-            .map(|a| id("--agreement", a, AgreementId::new))
-            .transpose()?,
-        by: args
-            .by
-            .as_deref()
-            .map(|p| id("--by", p, PartyId::new))
-            .transpose()?,
-        against: args
-            .against
-            .as_deref()
-            .map(|p| id("--against", p, PartyId::new))
-            .transpose()?,
-        state: args
-            .state
-            .as_deref()
-            .map(ClaimState::from_str)
-            .transpose()
-            .map_err(|e| anyhow!("--state: {e}"))?,
-        category: args
-            .category
-            .as_deref()
-            .map(parse_category)
-            .transpose()
-            .map_err(|e| anyhow!("--category: {e}"))?,
-        incident_from: args
-            .incident_from
-            .as_deref()
-            .map(|t| parse_when("--incident-from", t))
-            .transpose()?,
-        incident_to: args
-            .incident_to
-            .as_deref()
-            .map(|t| parse_when("--incident-to", t))
-            .transpose()?,
-    };
+    let filter = claim_query(args).filter(Names::CLI)?;
     let ledger = open(global, OpenMode::Read)?;
-    let projection = match &filter.agreement {
-        Some(agreement) => project_agreement(&ledger, agreement, view)?,
-        None => project(&ledger, view)?,
-    };
-    if let Some(agreement) = &filter.agreement {
-        projection.status(Some(agreement))?;
-    }
-    for (flag, party) in [("--by", &filter.by), ("--against", &filter.against)] {
-        if let Some(party) = party {
-            if !projection.parties().contains_key(party) {
-                bail!("{flag}: unknown party `{party}`");
-            }
-        }
-    }
-    let rows = projection.claims(&filter);
+    let (rows, parties) = query::claims(&ledger, &filter, view, Names::CLI)?;
     if args.json {
         return print_json(&rows);
     }
-    out!("{}", render_claims(&rows, projection.parties(), view))?;
+    out!("{}", render_claims(&rows, &parties, view))?;
     Ok(())
 }
 
-/// `armistice audit`: two passes over the log — the projection, then the
-/// entries touching the claim — with signatures, evidence files and the
-/// hash chain checked here, where the I/O is.
+/// `armistice audit`: the claim's story, signatures under the keys of
+/// their time, evidence files re-hashed, and the hash chain re-verified.
 pub fn audit(global: &Global, args: &AuditArgs) -> anyhow::Result<()> {
-    let claim = id("CLAIM", &args.claim, ClaimId::new)?;
-    let known_at = known_at_of(args.known_at.as_deref())?;
+    let claim = query::claim_id(Names::CLI, "CLAIM", &args.claim)?;
+    let known_at = args
+        .known_at
+        .as_deref()
+        .map(|t| query::parse_when(Names::CLI, "known-at", t))
+        .transpose()?
+        .unwrap_or(Timestamp::MAX);
     if let Some(dir) = &args.evidence_dir {
         if !dir.is_dir() {
             bail!("--evidence-dir: {} is not a folder", dir.display());
         }
     }
     let ledger = open(global, OpenMode::Read)?;
-    let view = View::new(Timestamp::MAX, known_at);
-    let projection = project(&ledger, view)?;
-    let mut collector = AuditCollector::new(&projection, &claim)?;
-    let mut signatures = Signatures::new(ledger.operator_keys());
-    for item in ledger.entries(1, last_seq(&ledger, view)?) {
-        let (seq, bytes) = item?;
-        let record = armistice_store::decode_record(seq, &bytes)?;
-        let check = match signatures.check_bytes(&bytes, &record) {
-            SignatureStatus::Valid => SignatureCheck::Valid,
-            SignatureStatus::Invalid(_) => SignatureCheck::Invalid,
-            SignatureStatus::Unsigned => SignatureCheck::Unsigned,
-            SignatureStatus::Unverifiable => SignatureCheck::Unchecked,
-        };
-        if collector.apply(&record, check).is_break() {
-            break;
-        }
-    }
-    let evidence_checks = match &args.evidence_dir {
-        Some(dir) => Some(
-            collector
-                .evidence()
-                .iter()
-                .map(|e| check_evidence(dir, &e.sha256, &e.uri))
-                .collect::<anyhow::Result<Vec<_>>>()?,
-        ),
+    let checker = |sha: &str, uri: &str| -> Result<EvidenceCheck, ApiError> {
+        let dir = args.evidence_dir.as_deref().unwrap_or(Path::new("."));
+        check_evidence(dir, sha, uri).map_err(|e| ApiError::Invalid(format!("{e:#}")))
+    };
+    let evidence: Option<query::EvidenceChecker<'_>> = match &args.evidence_dir {
+        Some(_) => Some(&checker),
         None => None,
     };
-    let chain_ok = match collector.last_shown_seq() {
-        Some(seq) => ledger.verify_chain(seq)?.is_none(),
-        None => true,
-    };
-    let audit = collector.finish(AuditInputs {
-        chain_ok,
-        evidence_checks,
-    });
+    let (audit, parties) = query::audit(&ledger, &claim, known_at, evidence)?;
     if args.json {
         return print_json(&audit);
     }
-    out!("{}", render_audit(&audit, projection.parties()))?;
+    out!("{}", render_audit(&audit, &parties))?;
     Ok(())
 }
 
@@ -314,16 +181,9 @@ fn find_by_name(dir: &Path, name: &str) -> Vec<std::path::PathBuf> {
 
 /// `armistice timeline`.
 pub fn timeline(global: &Global, args: &TimelineArgs) -> anyhow::Result<()> {
-    let agreement = id("AGREEMENT", &args.agreement, AgreementId::new)?;
+    let agreement = query::agreement_id(Names::CLI, "AGREEMENT", &args.agreement)?;
     let view = view_of(&args.when)?;
     let ledger = open(global, OpenMode::Read)?;
-    let records = ledger.agreement_records(agreement.as_str())?;
-    let mut story = StoryReplay::new(agreement, view);
-    for record in &records {
-        if story.apply(record).is_break() {
-            break;
-        }
-    }
-    out!("{}", story.finish()?)?;
+    out!("{}", query::timeline(&ledger, &agreement, view)?)?;
     Ok(())
 }

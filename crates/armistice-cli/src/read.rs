@@ -3,33 +3,10 @@
 use crate::args::{ExportArgs, Global, LogArgs, VerifyArgs};
 use crate::open::open;
 use crate::{out, outln};
-use anyhow::{anyhow, bail, Context};
-use armistice_core::disclose::{salts_of, Salts};
-use armistice_core::entry::split_entry;
-use armistice_core::json::export_fields;
+use anyhow::{bail, Context};
 use armistice_store::{Ledger, OpenMode};
 use serde_json::{json, Value};
 use std::process::ExitCode;
-
-/// The export line of one stored entry.
-pub fn export_line(seq: u64, bytes: &[u8]) -> anyhow::Result<serde_json::Map<String, Value>> {
-    let split = split_entry(bytes).map_err(|e| anyhow!("entry {seq}: {e}"))?;
-    let record = split.record().map_err(|e| anyhow!("entry {seq}: {e}"))?;
-    if record.header.seq != seq {
-        bail!("entry {seq}: its header says seq {}", record.header.seq);
-    }
-    let (payload, original) = split.payload();
-    let salts = match split.committed().map_err(|e| anyhow!("entry {seq}: {e}"))? {
-        Some((_, disclosures)) => salts_of(&disclosures),
-        None => Salts::new(),
-    };
-    Ok(export_fields(
-        &record,
-        split.leaf,
-        original.then_some(payload),
-        &salts,
-    ))
-}
 
 /// `armistice export`: JSON Lines of the stored entries.
 pub fn export(global: &Global, args: &ExportArgs) -> anyhow::Result<()> {
@@ -45,7 +22,7 @@ fn export_range(ledger: &Ledger, from: u64, to: u64) -> anyhow::Result<()> {
     let mut buffer = String::new();
     for item in ledger.entries(from, to) {
         let (seq, bytes) = item?;
-        buffer.push_str(&serde_json::to_string(&export_line(seq, &bytes)?)?);
+        buffer.push_str(&armistice_api::export::export_text(seq, &bytes)?);
         buffer.push('\n');
         if buffer.len() > 1 << 16 {
             out!("{buffer}")?;

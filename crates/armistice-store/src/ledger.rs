@@ -54,6 +54,8 @@ pub struct Ledger {
     writer: Mutex<Writer>,
     durability: Mutex<Durability>,
     durable_changed: Condvar,
+    /// Every new durable head, for readers that follow the log.
+    head_sender: tokio::sync::watch::Sender<Head>,
     flushes: AtomicU64,
     /// Set when a write failed: sled's memory may then hold what the disk
     /// does not, so no further append is accepted from this handle.
@@ -257,6 +259,7 @@ impl Ledger {
                 syncing: false,
             }),
             durable_changed: Condvar::new(),
+            head_sender: tokio::sync::watch::Sender::new(head),
             flushes: AtomicU64::new(0),
             broken: AtomicBool::new(false),
             head_record: head::read(path)?,
@@ -429,6 +432,11 @@ impl Ledger {
         self.flushes.load(Ordering::Relaxed)
     }
 
+    /// A channel that sees every new durable head.
+    pub fn watch_head(&self) -> tokio::sync::watch::Receiver<Head> {
+        self.head_sender.subscribe()
+    }
+
     /// The newest committed (durable) entry; seq 0 when empty.
     pub fn head(&self) -> Head {
         self.lock_durability().durable
@@ -497,6 +505,7 @@ impl Ledger {
             if let Ok(goal) = &synced {
                 if goal.seq > durability.durable.seq {
                     durability.durable = *goal;
+                    self.head_sender.send_replace(*goal);
                 }
             }
             self.durable_changed.notify_all();
