@@ -17,6 +17,28 @@ pub fn operator_key_path(ledger: &Path) -> PathBuf {
     ledger.join("operator.key")
 }
 
+/// The bearer token file for operator statements over the network (`serve`).
+pub fn operator_token_path(ledger: &Path) -> PathBuf {
+    ledger.join("operator.token")
+}
+
+/// Writes a fresh random token (mode 0600): what `serve` asks of operator statements.
+pub fn write_operator_token(path: &Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut token = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut token);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    writeln!(file, "{}", hex::encode(token))?;
+    file.sync_all()?;
+    Ok(())
+}
+
 /// The operator's verifier key file inside a ledger folder.
 pub fn operator_vkey_path(ledger: &Path) -> PathBuf {
     ledger.join("operator.vkey")
@@ -39,6 +61,11 @@ pub fn init(global: &Global, args: &InitArgs) -> anyhow::Result<()> {
     outln!("operator key: {verifier}")?;
     if args.operator_vkey.is_some() {
         outln!("this is a copy: it checks the operator's statements and checkpoints and signs none")?;
+    } else {
+        outln!(
+            "operator token for `serve`: {} (mode 0600)",
+            operator_token_path(&path).display()
+        )?;
     }
     Ok(())
 }
@@ -68,6 +95,7 @@ pub fn create(
     drop(Ledger::create(path, &public, &origin)?);
     keys::write_secret(&operator_key_path(path), &signer)?;
     keys::write_verifier(&operator_vkey_path(path), &signer.verifier())?;
+    write_operator_token(&operator_token_path(path))?;
     Ok(signer)
 }
 

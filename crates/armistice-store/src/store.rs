@@ -86,6 +86,8 @@ pub trait Store: Send + Sync {
     fn consistency_proof(&self, size1: u64, size2: u64) -> Result<Vec<Hash>, StoreError>;
     /// Signs (and keeps) the checkpoint of `size` entries.
     fn sign_checkpoint(&self, size: u64) -> Result<SignedCheckpoint, StoreError>;
+    /// Signs the checkpoint of `size` entries without keeping it (a receipt's).
+    fn checkpoint_note(&self, size: u64) -> Result<SignedCheckpoint, StoreError>;
     /// Keeps a checkpoint signed elsewhere (a copy keeps its source's).
     fn keep_checkpoint(&self, signed: &SignedCheckpoint) -> Result<(), StoreError>;
     /// Every checkpoint kept, by size.
@@ -179,6 +181,9 @@ impl Store for crate::ledger::Ledger {
     }
     fn sign_checkpoint(&self, size: u64) -> Result<SignedCheckpoint, StoreError> {
         crate::ledger::Ledger::sign_checkpoint(self, size)
+    }
+    fn checkpoint_note(&self, size: u64) -> Result<SignedCheckpoint, StoreError> {
+        crate::ledger::Ledger::checkpoint_note(self, size)
     }
     fn keep_checkpoint(&self, signed: &SignedCheckpoint) -> Result<(), StoreError> {
         crate::ledger::Ledger::keep_checkpoint(self, signed)

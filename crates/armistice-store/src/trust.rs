@@ -119,6 +119,20 @@ impl Ledger {
         Ok(signed)
     }
 
+    /// Signs the checkpoint for `size` entries without keeping it (a
+    /// receipt's, signed for every append): the same checks as
+    /// [`Ledger::sign_checkpoint`], but no write and no sync.
+    pub fn checkpoint_note(&self, size: u64) -> Result<SignedCheckpoint, StoreError> {
+        self.check_size(size)?;
+        let key = self.operator_key().ok_or(StoreError::WrongOperatorKey)?;
+        if key.verifying_key().to_bytes() != self.operator_keys().for_checkpoint(size) {
+            return Err(StoreError::OldKey { size });
+        }
+        let note = Checkpoint::new(self.origin(), size, self.root(size)?);
+        checkpoint::sign(&note, self.origin(), &key)
+            .map_err(|e| StoreError::corrupt(0, format!("checkpoint: {e}")))
+    }
+
     /// Every checkpoint signed so far, by size.
     pub fn checkpoints(&self) -> Result<Vec<SignedCheckpoint>, StoreError> {
         let mut out = Vec::new();
