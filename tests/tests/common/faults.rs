@@ -314,8 +314,9 @@ fn run_tool(command: &mut Command) -> Result<(), String> {
     }
 }
 
-/// Fills the file system holding `dir` with a file of zeros until it is
-/// full; returns the file (remove it to free the space).
+/// Fills the file system holding `dir` with a file of zeros (`dir/filler`,
+/// grown when it exists) until it is full; returns the file (remove it to
+/// free the space).
 pub fn fill_disk(dir: &Path) -> PathBuf {
     let path = dir.join("filler");
     let mut file =
@@ -326,6 +327,19 @@ pub fn fill_disk(dir: &Path) -> PathBuf {
         while file.write_all(&chunk).is_ok() {}
     }
     path
+}
+
+/// Fills the file system holding `dir`, then frees `room` bytes of the
+/// filler again; returns the free bytes `df` then reports.
+pub fn leave_room(dir: &Path, room: u64) -> u64 {
+    let filler = fill_disk(dir);
+    let full_len = std::fs::metadata(&filler).expect("the filler").len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&filler)
+        .and_then(|f| f.set_len(full_len.saturating_sub(room)))
+        .expect("shrink the filler");
+    free_bytes(dir)
 }
 
 /// The unprivileged user the read-only tests run as, when this process is
@@ -511,4 +525,53 @@ pub fn oversized_claim(id: &str, bytes: usize) -> String {
     );
     debug_assert!(line.len() + 1 >= bytes);
     line
+}
+
+/// Like [`run_limited`], with `input` on standard input.
+pub fn run_input_limited(
+    dir: &Path,
+    ledger: &Path,
+    args: &[&str],
+    input: &str,
+    seconds: u32,
+) -> Output {
+    let mut command = Command::new("timeout");
+    command
+        .args(["-s", "KILL", &seconds.to_string()])
+        .arg(binary())
+        .arg("--ledger")
+        .arg(ledger)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("ARMISTICE_LEDGER");
+    crate::common::run_with_input(command, input.as_bytes())
+}
+
+/// Every command that only reads a ledger, with arguments that suit the
+/// spring-2025 example (61 entries).
+pub const READ_COMMANDS: &[&[&str]] = &[
+    &["verify"],
+    &["verify", "--json"],
+    &["export"],
+    &["log"],
+    &["status"],
+    &["claims"],
+    &["audit", "UA-2025-03-19-sloviansk-rail"],
+    &["timeline", SPRING_AGREEMENT],
+    &["prove", "inclusion", "--seq", "5"],
+    &["prove", "consistency", "--from", "3", "--to", "61"],
+];
+
+/// Free bytes on the file system holding `path`, as `df` reports them.
+pub fn free_bytes(path: &Path) -> u64 {
+    let output = Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(path)
+        .output()
+        .expect("run df");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .nth(1)
+        .and_then(|line| line.trim().parse().ok())
+        .unwrap_or(0)
 }
