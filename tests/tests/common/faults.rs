@@ -201,8 +201,8 @@ pub fn files_starting_with(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     found
 }
 
-/// Makes a folder (and its parents up to `/tmp`-level) traversable by
-/// other users: `tempfile` makes its folders 0700.
+/// Makes one folder readable and traversable by other users (0755):
+/// `tempfile` makes its folders 0700.
 pub fn open_to_all(dir: &Path) {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
         .unwrap_or_else(|e| panic!("chmod {}: {e}", dir.display()));
