@@ -15,4 +15,7 @@ pub enum ApiError {
     /// An argument is not valid.
     #[error("{0}")]
     Invalid(String),
+    /// The output could not be written (a closed pipe, a gone client).
+    #[error("cannot write the output: {0}")]
+    Write(#[source] std::io::Error),
 }

@@ -6,7 +6,9 @@
 
 mod error;
 pub mod export;
+pub mod output;
 pub mod query;
+pub mod receipt;
 pub mod wire;
 
 pub use error::ApiError;

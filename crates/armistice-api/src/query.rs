@@ -30,7 +30,8 @@ impl Names {
     /// HTTP query parameters.
     pub const HTTP: Names = Names("");
 
-    fn of(self, name: &str) -> String {
+    /// How `name` (as the command line spells it) is called here.
+    pub fn of(self, name: &str) -> String {
         match self.0 {
             "" => name.replace('-', "_"),
             prefix => format!("{prefix}{name}"),
@@ -40,7 +41,8 @@ impl Names {
 
 /// Parses a date parameter (RFC 3339 or `YYYY-MM-DD`), naming it.
 pub fn parse_when(names: Names, name: &str, text: &str) -> Result<Timestamp, ApiError> {
-    Timestamp::parse_date_or_rfc3339(text).map_err(|e| ApiError::Invalid(format!("{}: {e}", names.of(name))))
+    Timestamp::parse_date_or_rfc3339(text)
+        .map_err(|e| ApiError::Invalid(format!("{}: {e}", names.of(name))))
 }
 
 /// The view asked for: `at` (default `now`) and `known_at` (default everything).
@@ -61,7 +63,12 @@ pub fn view(
     Ok(View::new(at, known_at))
 }
 
-fn id<T>(names: Names, name: &str, text: &str, parse: impl Fn(String) -> Result<T, String>) -> Result<T, ApiError> {
+fn id<T>(
+    names: Names,
+    name: &str,
+    text: &str,
+    parse: impl Fn(String) -> Result<T, String>,
+) -> Result<T, ApiError> {
     parse(text.to_owned()).map_err(|e| ApiError::Invalid(format!("{}: {e}", names.of(name))))
 }
 
@@ -292,7 +299,11 @@ pub fn chain_intact(store: &dyn Store, to: u64) -> Result<bool, ApiError> {
 }
 
 /// `timeline`: the readable story of one agreement and its claims.
-pub fn timeline(store: &dyn Store, agreement: &AgreementId, view: View) -> Result<String, ApiError> {
+pub fn timeline(
+    store: &dyn Store,
+    agreement: &AgreementId,
+    view: View,
+) -> Result<String, ApiError> {
     let records = store.agreement_records(agreement.as_str())?;
     let mut story = StoryReplay::new(agreement.clone(), view);
     for record in &records {
@@ -301,4 +312,59 @@ pub fn timeline(store: &dyn Store, agreement: &AgreementId, view: View) -> Resul
         }
     }
     Ok(story.finish()?)
+}
+
+/// Every registered party, with its role and current key (`GET /v1/parties`).
+pub fn parties(store: &dyn Store) -> Result<Vec<crate::wire::PartyJson>, ApiError> {
+    use armistice_core::Event;
+    let mut parties: std::collections::BTreeMap<String, crate::wire::PartyJson> =
+        Default::default();
+    let set_key = |parties: &mut std::collections::BTreeMap<String, crate::wire::PartyJson>,
+                   party: &str,
+                   key: &[u8; 32],
+                   seq: u64| {
+        if let Some(row) = parties.get_mut(party) {
+            row.public_key = Some(hex::encode(key));
+            row.vkey = armistice_merkle::note::NoteVerifier::new(party, key)
+                .ok()
+                .map(|v| v.to_string());
+            row.key_since_seq = Some(seq);
+        }
+    };
+    for record in store.party_records()? {
+        let seq = record.header.seq;
+        match &record.statement.event {
+            Event::PartyRegistered(e) => {
+                let role = serde_json::to_value(e.role)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                parties.insert(
+                    e.party.to_string(),
+                    crate::wire::PartyJson {
+                        party: e.party.to_string(),
+                        name: e.name.clone(),
+                        role,
+                        public_key: None,
+                        vkey: None,
+                        key_since_seq: None,
+                    },
+                );
+                if let Some(key) = &e.public_key {
+                    set_key(&mut parties, e.party.as_str(), &key.0, seq);
+                }
+            }
+            Event::PartyKeyRotated(e) => set_key(
+                &mut parties,
+                record.header.by.as_str(),
+                &e.public_key.0,
+                seq,
+            ),
+            Event::PartyKeyReplaced(e) => {
+                set_key(&mut parties, e.party.as_str(), &e.public_key.0, seq)
+            }
+            _ => {}
+        }
+    }
+    Ok(parties.into_values().collect())
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// One appended (or already recorded) event: `record --json` and the
 /// `appended` list of a receipt.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AppendedJson {
     /// Its place in the log.
     pub seq: u64,
@@ -36,7 +36,7 @@ impl From<&Appended> for AppendedJson {
 }
 
 /// An inclusion proof, as `prove inclusion --json` prints it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InclusionProofJson {
     /// The leaf's index (`seq - 1`).
     pub leaf_index: u64,
@@ -63,7 +63,7 @@ impl From<&InclusionProof> for InclusionProofJson {
 }
 
 /// A consistency proof, as `prove consistency --json` prints it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConsistencyProofJson {
     /// The older size.
     pub first: u64,
@@ -81,7 +81,7 @@ pub struct ConsistencyProofJson {
 /// show, offline, that the ledger accepted the statements at those places:
 /// the checkpoint is signed by the operator and covers them, and each proof
 /// places one entry under the checkpoint's root.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Receipt {
     /// What each event became.
     pub appended: Vec<AppendedJson>,
@@ -89,10 +89,15 @@ pub struct Receipt {
     pub checkpoint: String,
     /// One inclusion proof per appended entry, at the checkpoint's size.
     pub proofs: Vec<InclusionProofJson>,
+    /// Each appended entry's leaf, base64: the bytes its hash and its Merkle
+    /// leaf cover (seq, event id, stream, version, payload digest, signature),
+    /// so that the receipt names the statement, not only a position.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leaves: Vec<String>,
 }
 
 /// An error answer: what is wrong, and where.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// What is wrong, in words.
     pub error: String,
@@ -105,7 +110,7 @@ pub struct ErrorBody {
 }
 
 /// A registered party and its current key (`GET /v1/parties`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PartyJson {
     /// Its id.
     pub party: String,
@@ -116,10 +121,17 @@ pub struct PartyJson {
     /// Its current Ed25519 public key, hex, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<String>,
+    /// Its current key as a signed-note verifier key (`<party>+<id>+<key>`),
+    /// if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vkey: Option<String>,
+    /// The seq of the entry that registered or last replaced its key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_since_seq: Option<u64>,
 }
 
 /// A signed checkpoint, as `checkpoint --json` prints it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckpointJson {
     /// The log's origin.
     pub origin: String,

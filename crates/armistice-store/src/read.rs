@@ -225,6 +225,22 @@ impl Ledger {
             .collect()
     }
 
+    /// Every committed entry of every party's stream, in seq order (who
+    /// the parties are, their roles and keys).
+    pub fn party_records(&self) -> Result<Vec<Record>, StoreError> {
+        let head = self.head().seq;
+        let mut seqs = Vec::new();
+        let prefix: Vec<u8> = [layout::STREAM].iter().chain(b"party/").copied().collect();
+        for item in guard(|| self.tree.scan_prefix(&prefix))? {
+            let (_, value) = guard(|| item)??;
+            seqs.extend(layout::unpack_seqs(&value).unwrap_or_default());
+        }
+        seqs.retain(|seq| *seq <= head);
+        seqs.sort_unstable();
+        seqs.dedup();
+        seqs.into_iter().map(|seq| self.record(seq)).collect()
+    }
+
     /// Every committed entry a question about one agreement needs, in seq
     /// order: the parties, the agreement's own stream, and the streams of
     /// the claims filed under it (found through the chunk summaries).

@@ -64,6 +64,8 @@ pub trait Store: Send + Sync {
     fn records_ahead(&self, from: u64, to: u64) -> RecordIter<'_>;
     /// Every committed entry of one stream, in version order.
     fn stream_records(&self, stream: &str) -> Result<Vec<Record>, StoreError>;
+    /// Every committed entry of every party's stream, in seq order.
+    fn party_records(&self) -> Result<Vec<Record>, StoreError>;
     /// Every committed entry a question about one agreement needs, in seq order.
     fn agreement_records(&self, agreement: &str) -> Result<Vec<Record>, StoreError>;
     /// The largest seq recorded at or before `at` (0 if none).
@@ -152,6 +154,9 @@ impl Store for crate::ledger::Ledger {
     }
     fn stream_records(&self, stream: &str) -> Result<Vec<Record>, StoreError> {
         crate::ledger::Ledger::stream_records(self, stream)
+    }
+    fn party_records(&self) -> Result<Vec<Record>, StoreError> {
+        crate::ledger::Ledger::party_records(self)
     }
     fn agreement_records(&self, agreement: &str) -> Result<Vec<Record>, StoreError> {
         crate::ledger::Ledger::agreement_records(self, agreement)

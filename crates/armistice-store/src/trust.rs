@@ -98,7 +98,7 @@ impl Ledger {
         if key.verifying_key().to_bytes() != self.operator_keys().for_checkpoint(size) {
             return Err(StoreError::OldKey { size });
         }
-        if let Some(latest) = self.checkpoints()?.last() {
+        if let Some(latest) = self.latest_checkpoint()? {
             let size = latest.checkpoint.size;
             if size <= self.head().seq && self.root(size)? != latest.checkpoint.root {
                 return Err(StoreError::corrupt(size, format!(
@@ -131,6 +131,21 @@ impl Ledger {
         let note = Checkpoint::new(self.origin(), size, self.root(size)?);
         checkpoint::sign(&note, self.origin(), &key)
             .map_err(|e| StoreError::corrupt(0, format!("checkpoint: {e}")))
+    }
+
+    /// The checkpoint of the largest size kept (one read, however many are
+    /// kept: a server signs one every second).
+    fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, StoreError> {
+        let Some(item) = guard(|| self.tree.scan_prefix([layout::CHECKPOINT]).next_back())? else {
+            return Ok(None);
+        };
+        let (key, value) = guard(|| item)??;
+        let size = layout::tail_u64(&key).unwrap_or(0);
+        let note = std::str::from_utf8(&value)
+            .map_err(|_| StoreError::corrupt(size, "stored checkpoint is not text"))?;
+        checkpoint::parse_note(note)
+            .map(Some)
+            .map_err(|e| StoreError::corrupt(size, format!("stored checkpoint: {e}")))
     }
 
     /// Every checkpoint signed so far, by size.

@@ -1,0 +1,133 @@
+//! `POST /v1/events`: one batch appended through the store's group commit,
+//! answered once durable with the submitter's receipt.
+
+use crate::auth;
+use crate::error::HttpError;
+use crate::extract::Params;
+use crate::ingest::{body_kind, parse_body};
+use crate::state::AppState;
+use armistice_api::wire::{AppendedJson, InclusionProofJson, Receipt};
+use armistice_core::entry::split_entry;
+use armistice_store::{AppendOptions, Appended, Store, StoreError};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
+use base64::Engine;
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Options of an append.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AppendParams {
+    /// Migrate an older record or copy an export (`import --backfill`):
+    /// lines may carry `recorded_at` and `hash`. Operator only.
+    pub backfill: Option<bool>,
+}
+
+/// Appends a batch of statements: all land or none.
+#[utoipa::path(
+    post,
+    path = "/v1/events",
+    params(AppendParams),
+    request_body(
+        content(
+            (String = "application/x-ndjson"),
+            (Object = "application/json"),
+        ),
+        description = "Statements as `application/x-ndjson` (JSON Lines) or `application/json` (one statement or an array), as `armistice record` reads them (docs/FORMAT.md). Party statements must be signed by the party's registered key; operator statements need the operator's bearer token."
+    ),
+    responses(
+        (status = 200, description = "Durable: the submitter's receipt", body = Receipt),
+        (status = 400, description = "Invalid input (the line and field named)", body = armistice_api::wire::ErrorBody),
+        (status = 401, description = "An operator statement without the operator's token", body = armistice_api::wire::ErrorBody),
+        (status = 403, description = "A party statement unsigned or not signed by the party's key", body = armistice_api::wire::ErrorBody),
+        (status = 409, description = "A conflict: expected version, or an event id stored with other content", body = armistice_api::wire::ErrorBody),
+        (status = 413, description = "Body too large", body = armistice_api::wire::ErrorBody),
+        (status = 415, description = "Not JSON Lines nor JSON", body = armistice_api::wire::ErrorBody),
+        (status = 503, description = "Shutting down", body = armistice_api::wire::ErrorBody),
+    )
+)]
+pub async fn append(
+    State(state): State<Arc<AppState>>,
+    Params(params): Params<AppendParams>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Receipt>, HttpError> {
+    let kind = body_kind(&headers)?;
+    let body = body.map_err(|e| HttpError::new(e.status(), e.body_text()))?;
+    let batch = parse_body(kind, &body)?;
+    drop(body);
+    let backfill = params.backfill.unwrap_or(false);
+    auth::check_operator(
+        state.config.operator_token.as_deref(),
+        &headers,
+        &batch,
+        backfill,
+    )?;
+    let receipt = state
+        .blocking_write(move |store| {
+            if let Some(unsigned) = auth::first_unsigned(&batch) {
+                return Err(auth::unsigned_error(store, unsigned));
+            }
+            let lines: Vec<usize> = batch.iter().map(|n| n.line).collect();
+            let submissions: Vec<_> = batch.into_iter().map(|n| n.submission).collect();
+            let options = AppendOptions {
+                now: crate::now(),
+                backfill,
+            };
+            let appended = store
+                .append(&submissions, &options)
+                .map_err(|e| at_line(e, &lines))?;
+            receipt(store, &appended)
+        })
+        .await?;
+    Ok(Json(receipt))
+}
+
+/// Names the input line of a rejected event.
+fn at_line(error: StoreError, lines: &[usize]) -> HttpError {
+    let line = match &error {
+        StoreError::Rejected { index, .. } => lines.get(*index).copied(),
+        _ => None,
+    };
+    let http = HttpError::from(error);
+    match line {
+        Some(line) => http.at_line(line),
+        None => http,
+    }
+}
+
+/// The receipt of durable entries: a checkpoint signed at the current head
+/// (which covers them), and each entry's inclusion proof and leaf at that size.
+pub fn receipt(store: &dyn Store, appended: &[Appended]) -> Result<Receipt, HttpError> {
+    // A rotation of the operator key appended meanwhile makes the head's
+    // checkpoint the new key's: the head is read again then.
+    let mut tries = 0;
+    let (size, signed) = loop {
+        let size = store.head().seq;
+        match store.checkpoint_note(size) {
+            Err(StoreError::OldKey { .. }) if tries < 2 => tries += 1,
+            other => break (size, other?),
+        }
+    };
+    let mut proofs = Vec::with_capacity(appended.len());
+    let mut leaves = Vec::with_capacity(appended.len());
+    for entry in appended {
+        proofs.push(InclusionProofJson::from(
+            &store.inclusion_proof(entry.seq, size)?,
+        ));
+        let bytes = store.entry_bytes(entry.seq)?;
+        let split = split_entry(&bytes)
+            .map_err(|e| HttpError::internal(format!("entry {} cannot be read: {e}", entry.seq)))?;
+        leaves.push(base64::engine::general_purpose::STANDARD.encode(split.leaf));
+    }
+    Ok(Receipt {
+        appended: appended.iter().map(AppendedJson::from).collect(),
+        checkpoint: signed.to_note(),
+        proofs,
+        leaves,
+    })
+}
