@@ -23,6 +23,13 @@ pub struct Global {
     /// When another process has the ledger open, wait up to this many seconds for it (0 to 86400).
     #[arg(long, global = true, value_name = "SECONDS", default_value = "0", allow_negative_numbers = true, value_parser = parse_wait)]
     pub wait: f64,
+    /// Reach the ledger through `armistice serve` at this URL instead of a folder
+    /// (record, import, export, log, status, claims, audit, timeline, checkpoint, prove).
+    #[arg(long, global = true, env = "ARMISTICE_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+    /// With --server: a file holding the operator's bearer token, for operator statements.
+    #[arg(long, global = true, env = "ARMISTICE_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
 }
 
 /// Longest `--wait`, in seconds: a day.
@@ -78,6 +85,8 @@ pub enum Command {
     RotateOperatorKey(RotateOperatorKeyArgs),
     /// Rewrite a ledger of an older storage format into the current one (same entries, hashes, checkpoints).
     Migrate(MigrateArgs),
+    /// Serve the ledger over HTTP: appends with signed receipts, queries, proofs, a live feed, tlog-tiles.
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -105,8 +114,12 @@ pub struct VerifyProofArgs {
     /// A proof from `armistice prove … --json` (`-` for standard input).
     pub proof: Option<String>,
     /// A checkpoint note from `armistice checkpoint` (repeat for a consistency proof: old and new).
-    #[arg(long = "checkpoint", value_name = "FILE", required = true)]
+    #[arg(long = "checkpoint", value_name = "FILE", required_unless_present = "receipt")]
     pub checkpoints: Vec<PathBuf>,
+    /// A receipt (or several, one per line) saved by `record`/`import --server … --receipt FILE`:
+    /// its checkpoint's signature and each entry's inclusion proof are checked.
+    #[arg(long, value_name = "FILE")]
+    pub receipt: Option<PathBuf>,
     /// The operator's verifier key (`<name>+<id>+<key>`, as `init` prints it and
     /// `operator.vkey` holds it), or a file holding it; 64 hex characters are read too.
     #[arg(long)]
@@ -143,6 +156,8 @@ pub struct RecordArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub remote: crate::serve::RemoteAppend,
 }
 
 #[derive(Args, Debug)]
@@ -155,6 +170,8 @@ pub struct ImportArgs {
     /// Sign each statement with this party key.
     #[arg(long, value_name = "KEYFILE")]
     pub sign: Option<PathBuf>,
+    #[command(flatten)]
+    pub remote: crate::serve::RemoteAppend,
 }
 
 #[derive(Args, Debug)]

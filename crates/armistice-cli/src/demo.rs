@@ -51,6 +51,8 @@ pub fn run(global: &Global, _args: &DemoArgs) -> anyhow::Result<()> {
     let global = Global {
         ledger: Some(path.clone()),
         wait: global.wait,
+        server: None,
+        token_file: None,
     };
     open::create(&path, None, Some("example.org/armistice-demo"))?;
     let summary = {

@@ -9,6 +9,7 @@ use crate::keys::read_signer;
 use crate::open::{now, open};
 use crate::outln;
 use anyhow::{anyhow, bail, Context};
+use armistice_api::wire::AppendedJson;
 use armistice_core::disclose::{committed_fields, Salts};
 use armistice_core::json::{parse_line, statement_fields, Submission, LINE_BYTES_MAX};
 use armistice_core::sign::sign_statement;
@@ -101,7 +102,17 @@ pub fn parse_numbered(
     line: &str,
     key: Option<&NoteSigner>,
 ) -> anyhow::Result<Submission> {
-    let mut submission = parse_line(line, Uuid::now_v7())
+    parse_numbered_with_id(number, line, key, Uuid::now_v7())
+}
+
+/// [`parse_numbered`], with the `event_id` a line without one gets.
+pub fn parse_numbered_with_id(
+    number: usize,
+    line: &str,
+    key: Option<&NoteSigner>,
+    fresh_id: Uuid,
+) -> anyhow::Result<Submission> {
+    let mut submission = parse_line(line, fresh_id)
         .map_err(|e| anyhow!("line {number}: {e}; nothing was recorded"))?;
     if let Some(key) = key {
         sign(&mut submission, key).map_err(|e| anyhow!("line {number}: {e}"))?;
@@ -164,17 +175,14 @@ pub fn record(global: &Global, args: &RecordArgs) -> anyhow::Result<()> {
 }
 
 fn print_appended(appended: &[Appended], json: bool) -> anyhow::Result<()> {
+    let rows: Vec<AppendedJson> = appended.iter().map(AppendedJson::from).collect();
+    print_appended_rows(&rows, json)
+}
+
+/// What `record` prints for the events it appended (also over `--server`).
+pub fn print_appended_rows(appended: &[AppendedJson], json: bool) -> anyhow::Result<()> {
     if json {
-        let rows: Vec<serde_json::Value> = appended
-            .iter()
-            .map(|a| {
-                serde_json::json!({
-                    "seq": a.seq, "event_id": a.event_id.to_string(), "stream": a.stream,
-                    "version": a.version, "hash": hex::encode(a.hash), "duplicate": a.duplicate,
-                })
-            })
-            .collect();
-        outln!("{}", serde_json::Value::Array(rows))?;
+        outln!("{}", serde_json::to_string(appended)?)?;
         return Ok(());
     }
     for a in appended {
@@ -318,21 +326,27 @@ pub fn sign_lines(args: &SignArgs) -> anyhow::Result<()> {
     let mut signed = 0;
     while let Some((number, line)) = lines.next_line()? {
         let submission = parse_numbered(number, &line, Some(&key))?;
-        let mut fields = statement_fields(&submission.statement);
-        if let Some(expected) = submission.expected_version {
-            fields.insert("expected_version".into(), expected.into());
-        }
-        fields.insert("salts".into(), salts_json(&submission.salts));
-        if let Some(signature) = submission.signature {
-            fields.insert("signature".into(), hex::encode(signature).into());
-        }
-        outln!("{}", serde_json::Value::Object(fields))?;
+        outln!("{}", signed_line(&submission))?;
         signed += 1;
     }
     if signed == 0 {
         bail!("no events in {}", lines.name);
     }
     Ok(())
+}
+
+/// A signed statement as one JSON line: its fields, `expected_version`,
+/// the salts and the signature (what `sign` prints and `--server` sends).
+pub fn signed_line(submission: &Submission) -> String {
+    let mut fields = statement_fields(&submission.statement);
+    if let Some(expected) = submission.expected_version {
+        fields.insert("expected_version".into(), expected.into());
+    }
+    fields.insert("salts".into(), salts_json(&submission.salts));
+    if let Some(signature) = submission.signature {
+        fields.insert("signature".into(), hex::encode(signature).into());
+    }
+    serde_json::Value::Object(fields).to_string()
 }
 
 /// Salts as JSON: field name → 32 hex characters.
@@ -346,7 +360,7 @@ pub fn salts_json(salts: &Salts) -> serde_json::Value {
 }
 
 /// Events/s and ETA on a terminal; nothing when stderr is piped.
-fn progress_bar(file: &str) -> ProgressBar {
+pub fn progress_bar(file: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

@@ -11,6 +11,9 @@ mod open;
 mod out;
 mod query;
 mod read;
+mod receipts;
+mod remote;
+mod serve;
 mod trust;
 
 use clap::Parser;
@@ -51,6 +54,11 @@ fn main() -> ExitCode {
 fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
     use args::Command as C;
     let global = &cli.global;
+    if let Some(server) = &global.server {
+        if let Some(outcome) = remote::run(server, global, &cli.command) {
+            return outcome;
+        }
+    }
     match cli.command {
         C::Init(a) => open::init(global, &a).map(ok),
         C::Record(a) => ingest::record(global, &a).map(ok),
@@ -70,6 +78,7 @@ fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         C::VerifyProof(a) => offline::verify_proof(&a).map(ok),
         C::RotateOperatorKey(a) => open::rotate_operator_key(global, &a).map(ok),
         C::Migrate(a) => migrate::migrate(global, &a).map(ok),
+        C::Serve(a) => serve::serve(global, &a).map(ok),
     }
 }
 

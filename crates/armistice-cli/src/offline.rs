@@ -15,6 +15,12 @@ use serde_json::Value;
 
 /// `armistice verify-proof`.
 pub fn verify_proof(args: &VerifyProofArgs) -> anyhow::Result<()> {
+    if let Some(file) = &args.receipt {
+        if args.proof.is_some() || args.export.is_some() || !args.checkpoints.is_empty() {
+            bail!("--receipt is checked on its own: it carries its checkpoint and proofs");
+        }
+        return crate::receipts::verify_receipts(file, &args.key);
+    }
     let notes = args
         .checkpoints
         .iter()

@@ -113,6 +113,9 @@ fn create_copy(path: &Path, vkey: &str, origin: Option<&str>) -> anyhow::Result<
 /// Opens the ledger, waiting for another process when `--wait` allows; to
 /// write, attaches the operator key when the folder holds it.
 pub fn open(global: &Global, mode: OpenMode) -> anyhow::Result<Ledger> {
+    if let Some(server) = &global.server {
+        bail!("this command works on a ledger folder, not through --server {server}: run it where the ledger is (unset ARMISTICE_SERVER to use a local ledger)");
+    }
     let path = global.ledger_path();
     let deadline = Instant::now() + Duration::from_secs_f64(global.wait);
     let ledger = loop {

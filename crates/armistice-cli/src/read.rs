@@ -5,7 +5,9 @@ use crate::open::open;
 use crate::{out, outln};
 use anyhow::{bail, Context};
 use armistice_store::{Ledger, OpenMode};
-use serde_json::{json, Value};
+use armistice_api::output::Format;
+use armistice_api::query::Names;
+use serde_json::json;
 use std::process::ExitCode;
 
 /// `armistice export`: JSON Lines of the stored entries.
@@ -19,80 +21,17 @@ pub fn export(global: &Global, args: &ExportArgs) -> anyhow::Result<()> {
 }
 
 fn export_range(ledger: &Ledger, from: u64, to: u64) -> anyhow::Result<()> {
-    let mut buffer = String::new();
-    for item in ledger.entries(from, to) {
-        let (seq, bytes) = item?;
-        buffer.push_str(&armistice_api::export::export_text(seq, &bytes)?);
-        buffer.push('\n');
-        if buffer.len() > 1 << 16 {
-            out!("{buffer}")?;
-            buffer.clear();
-        }
-    }
-    out!("{buffer}")?;
+    let mut sink = |text: &str| out!("{text}");
+    armistice_api::output::write_export(ledger, from, to, Names::CLI, &mut sink)?;
     Ok(())
 }
 
 /// `armistice log`: a readable listing.
 pub fn log(global: &Global, args: &LogArgs) -> anyhow::Result<()> {
     let ledger = open(global, OpenMode::Read)?;
-    let mut text = String::new();
-    let mut rows = Vec::new();
-    if !args.json {
-        text.push_str(&format!(
-            "{:>6}  {:<20}  {:<20}  {:<26}  {:<8}  stream\n",
-            "seq", "recorded", "occurred", "type", "by"
-        ));
-    }
-    for record in ledger.records(1, u64::MAX) {
-        let record = record?;
-        let h = &record.header;
-        if args.json {
-            rows.push(json!({
-                "seq": h.seq, "recorded_at": h.recorded_at.to_string(), "occurred_at": h.occurred_at.to_string(),
-                "type": h.event_type.name(), "by": h.by.as_str(), "stream": h.stream, "version": h.version,
-                "hash": hex::encode(record.hash), "backfilled": h.backfilled, "signed": h.signature.is_some(),
-                "redacted": record.redaction.field_names(),
-            }));
-            continue;
-        }
-        let mut marks = String::new();
-        if h.signature.is_some() {
-            marks.push_str(" signed");
-        }
-        if h.backfilled {
-            marks.push_str(" backfilled");
-        }
-        if record.redaction.is_redacted() {
-            marks.push_str(&format!(" redacted({})", record.redaction.field_names().join(",")));
-        }
-        text.push_str(&format!(
-            "{:>6}  {:<20}  {:<20}  {:<26}  {:<8}  {}{marks}\n",
-            h.seq,
-            short_time(h.recorded_at),
-            short_time(h.occurred_at),
-            h.event_type.name(),
-            h.by.as_str(),
-            h.stream
-        ));
-        if text.len() > 1 << 16 {
-            out!("{text}")?;
-            text.clear();
-        }
-    }
-    if args.json {
-        text = serde_json::to_string_pretty(&Value::Array(rows))?;
-        text.push('\n');
-    }
-    out!("{text}")?;
+    let mut sink = |text: &str| out!("{text}");
+    armistice_api::output::write_log(&ledger, Format::json_if(args.json), &mut sink)?;
     Ok(())
-}
-
-fn short_time(at: armistice_core::Timestamp) -> String {
-    match at.to_datetime() {
-        Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
-        None => at.to_string(),
-    }
 }
 
 /// `armistice verify`: exit 0 when intact; otherwise 1, with one line per

@@ -2,14 +2,15 @@
 
 use crate::args::{CheckpointArgs, Global, Proof, ProveArgs};
 use crate::open::{open, operator_verifier};
-use crate::{out, outln};
+use crate::out;
 use armistice_store::OpenMode;
 use anyhow::bail;
-use armistice_merkle::checkpoint::{key_id, parse_note, SignedCheckpoint};
+use armistice_merkle::checkpoint::{parse_note, SignedCheckpoint};
 use armistice_store::Ledger;
 use base64::Engine;
 use ed25519_dalek::VerifyingKey;
-use serde_json::json;
+use armistice_api::output::{self, Format};
+use armistice_api::query::Names;
 
 /// `armistice checkpoint`: sign the tree head and print it as a C2SP note (or JSON).
 pub fn checkpoint(global: &Global, args: &CheckpointArgs) -> anyhow::Result<()> {
@@ -30,100 +31,22 @@ pub fn checkpoint(global: &Global, args: &CheckpointArgs) -> anyhow::Result<()> 
         out!("{}", signed.to_note())?;
         return Ok(());
     }
-    let public_key = ledger.operator_keys().for_checkpoint(size);
-    let signature = signed.signatures.first().map(|s| hex::encode(&s.signature));
-    let vkey = armistice_merkle::note::NoteVerifier::new(ledger.origin(), &public_key)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let timestamp = match size {
-        0 => None,
-        size => Some(ledger.record_header(size)?.recorded_at.to_string()),
-    };
-    let value = json!({
-        "origin": signed.checkpoint.origin,
-        "size": size,
-        "root_hash": hex::encode(signed.checkpoint.root),
-        "public_key": hex::encode(public_key),
-        "vkey": vkey.to_string(),
-        "key_id": hex::encode(key_id(ledger.origin(), &public_key)),
-        "signature": signature,
-        "timestamp": timestamp,
-        "note": signed.to_note(),
-    });
-    outln!("{}", serde_json::to_string_pretty(&value)?)?;
+    out!("{}", armistice_api::output::checkpoint_json(&ledger, &signed)?)?;
     Ok(())
 }
 
 /// `armistice prove inclusion|consistency`.
 pub fn prove(global: &Global, args: &ProveArgs) -> anyhow::Result<()> {
     let ledger = open(global, OpenMode::Read)?;
-    let head = ledger.head().seq;
-    let hex_list = |hashes: &[[u8; 32]]| hashes.iter().map(hex::encode).collect::<Vec<_>>();
-    match &args.proof {
+    let text = match &args.proof {
         Proof::Inclusion { seq, size, json } => {
-            let size = size.unwrap_or(head);
-            if size > head {
-                bail!("--size {size} is beyond the log, which holds {head} entries");
-            }
-            if *seq == 0 || *seq > size {
-                bail!("--seq must lie between 1 and the tree size {size}");
-            }
-            let proof = ledger.inclusion_proof(*seq, size)?;
-            let value = json!({
-                "leaf_index": proof.leaf_index,
-                "tree_size": proof.tree_size,
-                "leaf_hash": hex::encode(proof.leaf_hash),
-                "root_hash": hex::encode(proof.root_hash),
-                "path": hex_list(&proof.path),
-            });
-            print_proof(&value, *json)?;
+            output::inclusion(&ledger, *seq, *size, Names::CLI, Format::json_if(*json))?
         }
         Proof::Consistency { from, to, json } => {
-            if *from == 0 {
-                bail!("--from must be at least 1: there is nothing to prove about the empty tree");
-            }
-            if from > to {
-                bail!("--from {from} is greater than --to {to}");
-            }
-            if *to > head {
-                bail!("--to {to} is beyond the log, which holds {head} entries");
-            }
-            let value = json!({
-                "first": from,
-                "second": to,
-                "first_root": hex::encode(ledger.root(*from)?),
-                "second_root": hex::encode(ledger.root(*to)?),
-                "proof": hex_list(&ledger.consistency_proof(*from, *to)?),
-            });
-            print_proof(&value, *json)?;
+            output::consistency(&ledger, *from, *to, Names::CLI, Format::json_if(*json))?
         }
-    }
-    Ok(())
-}
-
-fn print_proof(value: &serde_json::Value, json: bool) -> anyhow::Result<()> {
-    if json {
-        outln!("{value}")?;
-        return Ok(());
-    }
-    let Some(map) = value.as_object() else {
-        return Ok(());
     };
-    for (key, item) in map {
-        match item.as_array() {
-            Some(items) => {
-                outln!("{key}:")?;
-                for hash in items {
-                    outln!("  {}", hash.as_str().unwrap_or_default())?;
-                }
-            }
-            None => outln!(
-                "{key}: {}",
-                item.as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| item.to_string())
-            )?,
-        }
-    }
+    out!("{text}")?;
     Ok(())
 }
 
