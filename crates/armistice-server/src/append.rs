@@ -6,8 +6,7 @@ use crate::error::HttpError;
 use crate::extract::Params;
 use crate::ingest::{body_kind, parse_body};
 use crate::state::AppState;
-use armistice_api::wire::{AppendedJson, InclusionProofJson, Receipt};
-use armistice_core::entry::split_entry;
+use armistice_api::wire::{AppendedJson, Receipt};
 use armistice_store::{AppendOptions, Appended, Store, StoreError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -113,21 +112,15 @@ pub fn receipt(store: &dyn Store, appended: &[Appended]) -> Result<Receipt, Http
             other => break (size, other?),
         }
     };
-    let mut proofs = Vec::with_capacity(appended.len());
-    let mut leaves = Vec::with_capacity(appended.len());
-    for entry in appended {
-        proofs.push(InclusionProofJson::from(
-            &store.inclusion_proof(entry.seq, size)?,
-        ));
-        let bytes = store.entry_bytes(entry.seq)?;
-        let split = split_entry(&bytes)
-            .map_err(|e| HttpError::internal(format!("entry {} cannot be read: {e}", entry.seq)))?;
-        leaves.push(base64::engine::general_purpose::STANDARD.encode(split.leaf));
-    }
+    let seqs: Vec<u64> = appended.iter().map(|a| a.seq).collect();
+    let (proofs, leaves) = crate::proofs::inclusion_proofs(store, &seqs, size)?;
     Ok(Receipt {
         appended: appended.iter().map(AppendedJson::from).collect(),
         checkpoint: signed.to_note(),
         proofs,
-        leaves,
+        leaves: leaves
+            .iter()
+            .map(|leaf| base64::engine::general_purpose::STANDARD.encode(leaf))
+            .collect(),
     })
 }

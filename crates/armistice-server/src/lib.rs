@@ -38,6 +38,7 @@ pub mod feed;
 pub mod ingest;
 pub mod middleware;
 pub mod openapi;
+pub mod proofs;
 pub mod read;
 pub mod signer;
 mod state;
