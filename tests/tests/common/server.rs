@@ -124,6 +124,11 @@ impl Server {
         self.wait().1
     }
 
+    /// Waits for the server to exit (after a signal sent with [`Server::signal`]).
+    pub fn wait_exit(mut self) -> (ExitStatus, String) {
+        self.wait()
+    }
+
     fn wait(&mut self) -> (ExitStatus, String) {
         let mut child = self.child.take().expect("a running server");
         let deadline = Instant::now() + START_STOP_MAX;
