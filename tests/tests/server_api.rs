@@ -21,23 +21,59 @@ const READS: &[&[&str]] = &[
     &["status", "--at", "2025-03-20"],
     &["status", "--at", "2025-04-20", "--json"],
     &["status", "energy-moratorium-2025", "--at", "2025-03-26"],
-    &["status", "--at", "2025-04-20", "--known-at", "2025-04-01", "--json"],
+    &[
+        "status",
+        "--at",
+        "2025-04-20",
+        "--known-at",
+        "2025-04-01",
+        "--json",
+    ],
     &["claims", "--at", "2025-05-01"],
     &["claims", "--at", "2025-05-01", "--json"],
-    &["claims", "--agreement", "energy-moratorium-2025", "--by", "RU", "--at", "2025-04-30", "--json"],
+    &[
+        "claims",
+        "--agreement",
+        "energy-moratorium-2025",
+        "--by",
+        "RU",
+        "--at",
+        "2025-04-30",
+        "--json",
+    ],
     &["claims", "--state", "disputed", "--at", "2025-05-01"],
     &["audit", "RU-2025-03-21-sudzha"],
     &["audit", "RU-2025-03-21-sudzha", "--json"],
-    &["audit", "UA-2025-04-01-kherson-energy", "--known-at", "2025-04-05"],
+    &[
+        "audit",
+        "UA-2025-04-01-kherson-energy",
+        "--known-at",
+        "2025-04-05",
+    ],
     &["timeline", "energy-moratorium-2025", "--at", "2025-05-01"],
-    &["timeline", "ru-easter-truce-2025", "--at", "2025-04-22", "--known-at", "2025-04-21"],
+    &[
+        "timeline",
+        "ru-easter-truce-2025",
+        "--at",
+        "2025-04-22",
+        "--known-at",
+        "2025-04-21",
+    ],
     &["checkpoint", "--size", "30"],
     &["checkpoint", "--size", "30", "--json"],
     &["checkpoint"],
     &["prove", "inclusion", "--seq", "7", "--size", "40"],
     &["prove", "inclusion", "--seq", "7", "--json"],
     &["prove", "consistency", "--from", "10", "--to", "61"],
-    &["prove", "consistency", "--from", "10", "--to", "61", "--json"],
+    &[
+        "prove",
+        "consistency",
+        "--from",
+        "10",
+        "--to",
+        "61",
+        "--json",
+    ],
 ];
 
 /// Reads that fail, with the same exit code on both sides.
@@ -52,7 +88,11 @@ const FAILING_READS: &[&[&str]] = &[
 #[test]
 fn the_remote_command_line_prints_what_the_local_one_prints() {
     let ledger = Ledger::new();
-    ledger.ok(&["import", "--backfill", &common::spring_2025_path().to_string_lossy()]);
+    ledger.ok(&[
+        "import",
+        "--backfill",
+        &common::spring_2025_path().to_string_lossy(),
+    ]);
     let server = Server::start(&ledger, &[]);
     let remote_out: Vec<_> = READS
         .iter()
@@ -63,11 +103,22 @@ fn the_remote_command_line_prints_what_the_local_one_prints() {
         .map(|args| remote(&ledger, &server).args(*args).output().unwrap())
         .collect();
     let (status, stderr) = server.stop();
-    assert!(status.success(), "serve exits 0 on SIGTERM: {status:?}\n{stderr}");
+    assert!(
+        status.success(),
+        "serve exits 0 on SIGTERM: {status:?}\n{stderr}"
+    );
     for (args, remote) in READS.iter().zip(&remote_out) {
         let local = ledger.run(args);
-        assert!(local.status.success(), "local {args:?}: {}", describe(&local));
-        assert!(remote.status.success(), "remote {args:?}: {}", describe(remote));
+        assert!(
+            local.status.success(),
+            "local {args:?}: {}",
+            describe(&local)
+        );
+        assert!(
+            remote.status.success(),
+            "remote {args:?}: {}",
+            describe(remote)
+        );
         assert!(!local.stdout.is_empty(), "{args:?} printed nothing");
         assert_eq!(
             String::from_utf8_lossy(&remote.stdout),
@@ -77,9 +128,22 @@ fn the_remote_command_line_prints_what_the_local_one_prints() {
     }
     for (args, remote) in FAILING_READS.iter().zip(&remote_failures) {
         let local = ledger.run(args);
-        assert_eq!(remote.status.code(), Some(common::EXIT_ERROR), "remote {args:?}: {}", describe(remote));
-        assert_eq!(local.status.code(), Some(common::EXIT_ERROR), "local {args:?}: {}", describe(&local));
-        assert!(remote.stdout.is_empty(), "remote {args:?} printed on stdout");
+        assert_eq!(
+            remote.status.code(),
+            Some(common::EXIT_ERROR),
+            "remote {args:?}: {}",
+            describe(remote)
+        );
+        assert_eq!(
+            local.status.code(),
+            Some(common::EXIT_ERROR),
+            "local {args:?}: {}",
+            describe(&local)
+        );
+        assert!(
+            remote.stdout.is_empty(),
+            "remote {args:?} printed on stdout"
+        );
     }
 }
 
@@ -91,12 +155,18 @@ fn snapshot(server: &Server) -> String {
 fn error_of(response: reqwest::blocking::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     assert_eq!(
-        response.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
         Some("application/json"),
         "errors are JSON"
     );
     let body: Value = serde_json::from_str(&response.text().unwrap()).expect("a JSON error");
-    assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
     (status, body)
 }
 
@@ -116,10 +186,25 @@ fn refusals_have_their_status_and_leave_the_ledger_unchanged() {
     let nd = "application/x-ndjson";
 
     // A party with a key must sign; one without a key is told to register one.
-    let body = check("unsigned", server.post(nd, server::claim("UA", "RU", "X1"), None), 403);
-    assert_eq!((body["line"].as_u64(), body["field"].as_str()), (Some(1), Some("signature")), "{body}");
-    let body = check("keyless", server.post(nd, server::claim("GE", "RU", "X2"), None), 403);
-    assert!(body["error"].as_str().unwrap().contains("register"), "{body}");
+    let body = check(
+        "unsigned",
+        server.post(nd, server::claim("UA", "RU", "X1"), None),
+        403,
+    );
+    assert_eq!(
+        (body["line"].as_u64(), body["field"].as_str()),
+        (Some(1), Some("signature")),
+        "{body}"
+    );
+    let body = check(
+        "keyless",
+        server.post(nd, server::claim("GE", "RU", "X2"), None),
+        403,
+    );
+    assert!(
+        body["error"].as_str().unwrap().contains("register"),
+        "{body}"
+    );
     // Signed by another party's key: the rules' verdict, 403 too.
     let forged = server::sign(&ledger, &world.ru, &server::claim("UA", "RU", "X3"));
     check("forged", server.post(nd, forged, None), 403);
@@ -128,48 +213,88 @@ fn refusals_have_their_status_and_leave_the_ledger_unchanged() {
     let operator = r#"{"type":"party_registered","by":"operator","party":"SA","name":"Saudi Arabia","role":"mediator"}"#;
     let body = check("no token", server.post(nd, operator, None), 401);
     assert_eq!(body["line"].as_u64(), Some(1));
-    check("wrong token", server.post(nd, operator, Some("not-the-token")), 401);
+    check(
+        "wrong token",
+        server.post(nd, operator, Some("not-the-token")),
+        401,
+    );
 
     // Too large, with a length and chunked.
     let big = format!("{}\n", server::claim("UA", "RU", "X4")).repeat(400);
     assert!(big.len() > 64 * 1024);
     check("oversized", server.post(nd, big.clone(), Some(&token)), 413);
     let chunks = std::io::Cursor::new(big.into_bytes());
-    check("oversized, chunked", server.post(nd, reqwest::blocking::Body::new(chunks), Some(&token)), 413);
+    check(
+        "oversized, chunked",
+        server.post(nd, reqwest::blocking::Body::new(chunks), Some(&token)),
+        413,
+    );
 
     // Malformed input names its line; an array names the element.
     let signed = server::sign(&ledger, &world.ua, &server::claim("UA", "RU", "X5"));
-    let body = check("malformed", server.post(nd, format!("{signed}{{\"type\":\"nope\"}}\n{signed}"), None), 400);
+    let body = check(
+        "malformed",
+        server.post(nd, format!("{signed}{{\"type\":\"nope\"}}\n{signed}"), None),
+        400,
+    );
     assert_eq!(body["line"].as_u64(), Some(2), "{body}");
-    let body = check("not JSON", server.post(nd, format!("\n{signed}{{oops\n"), None), 400);
+    let body = check(
+        "not JSON",
+        server.post(nd, format!("\n{signed}{{oops\n"), None),
+        400,
+    );
     assert_eq!(body["line"].as_u64(), Some(3), "{body}");
     let array = format!("[{}, {{\"type\":\"party_registered\"}}]", signed.trim());
     let body = check("array", server.post("application/json", array, None), 400);
     assert_eq!(body["line"].as_u64(), Some(2), "{body}");
-    check("wrong content type", server.post("text/plain", signed.clone(), None), 415);
+    check(
+        "wrong content type",
+        server.post("text/plain", signed.clone(), None),
+        415,
+    );
     check("empty", server.post(nd, "\n\n", None), 400);
 
     // A rejection by the rules: the whole batch is refused, the line named.
     let late = server::sign(&ledger, &world.ua, &server::claim("UA", "GE", "X6"));
-    let body = check("rules", server.post(nd, format!("{signed}{late}"), None), 400);
-    assert_eq!((body["line"].as_u64(), body["field"].as_str()), (Some(2), Some("against")), "{body}");
+    let body = check(
+        "rules",
+        server.post(nd, format!("{signed}{late}"), None),
+        400,
+    );
+    assert_eq!(
+        (body["line"].as_u64(), body["field"].as_str()),
+        (Some(2), Some("against")),
+        "{body}"
+    );
 
     // Conflicts: an expected version behind, and an event id with other content.
-    let stale = server::claim("UA", "RU", "C0").replace("\"by\":\"UA\"", "\"by\":\"UA\",\"expected_version\":0");
+    let stale = server::claim("UA", "RU", "C0")
+        .replace("\"by\":\"UA\"", "\"by\":\"UA\",\"expected_version\":0");
     let stale = server::sign(&ledger, &world.ua, &stale);
     check("expected version", server.post(nd, stale, None), 409);
     let export = server.text("/v1/entries/6");
     let stored: Value = serde_json::from_str(&export).unwrap();
     let event_id = stored["event_id"].as_str().unwrap();
-    let other = server::claim("UA", "RU", "C0-other").replace("\"by\":\"UA\"", &format!("\"by\":\"UA\",\"event_id\":\"{event_id}\""));
+    let other = server::claim("UA", "RU", "C0-other").replace(
+        "\"by\":\"UA\"",
+        &format!("\"by\":\"UA\",\"event_id\":\"{event_id}\""),
+    );
     let other = server::sign(&ledger, &world.ua, &other);
     check("event id reused", server.post(nd, other, None), 409);
 
     // Reads: unknown ids, bad parameters.
     check("no such entry", server.get("/v1/entries/999"), 404);
     check("no such claim", server.get("/v1/claims/nope/audit"), 404);
-    check("no such agreement", server.get("/v1/agreements/nope/timeline"), 404);
-    check("unknown parameter", server.get("/v1/status?att=2025-01-01"), 400);
+    check(
+        "no such agreement",
+        server.get("/v1/agreements/nope/timeline"),
+        404,
+    );
+    check(
+        "unknown parameter",
+        server.get("/v1/status?att=2025-01-01"),
+        400,
+    );
     check("bad date", server.get("/v1/status?at=soon"), 400);
     check("bad tile", server.get("/tile/0/5"), 400);
     check("tile beyond the log", server.get("/tile/0/000"), 404);
@@ -180,7 +305,10 @@ fn refusals_have_their_status_and_leave_the_ledger_unchanged() {
     assert_eq!(ok.status(), 200);
     let (status, stderr) = server.stop();
     assert!(status.success(), "{stderr}");
-    assert!(stderr.contains("path=/v1/events status=413"), "one log line per request:\n{stderr}");
+    assert!(
+        stderr.contains("path=/v1/events status=413"),
+        "one log line per request:\n{stderr}"
+    );
     ledger.verify();
 }
 
@@ -191,7 +319,11 @@ fn the_api_describes_itself() {
     let health: Value = serde_json::from_str(&server.text("/healthz")).unwrap();
     assert_eq!(health["status"], "ok");
     let api: Value = serde_json::from_str(&server.text("/v1/openapi.json")).unwrap();
-    assert!(api["openapi"].as_str().unwrap().starts_with("3.1"), "{}", api["openapi"]);
+    assert!(
+        api["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        api["openapi"]
+    );
     for path in [
         "/v1/events",
         "/v1/entries",
@@ -241,7 +373,9 @@ fn the_feed_resumes_after_a_disconnect_and_sees_every_entry_once() {
     let token = server::token(&ledger);
     let server = Server::start(&ledger, &[]);
     let register = |n: usize| {
-        let line = format!(r#"{{"type":"party_registered","by":"operator","party":"P{n}","name":"Party {n}","role":"monitor"}}"#);
+        let line = format!(
+            r#"{{"type":"party_registered","by":"operator","party":"P{n}","name":"Party {n}","role":"monitor"}}"#
+        );
         let response = server.post("application/x-ndjson", line, Some(&token));
         assert_eq!(response.status(), 200);
     };
@@ -274,11 +408,19 @@ fn the_feed_resumes_after_a_disconnect_and_sees_every_entry_once() {
     let rest = read_events(resumed, 12);
     let all: Vec<(u64, String)> = writer.into_iter().chain(rest).collect();
     let seqs: Vec<u64> = all.iter().map(|(seq, _)| *seq).collect();
-    assert_eq!(seqs, (1..=12).collect::<Vec<_>>(), "every entry once, in order");
+    assert_eq!(
+        seqs,
+        (1..=12).collect::<Vec<_>>(),
+        "every entry once, in order"
+    );
     let export = server.text("/v1/entries");
     let lines: Vec<&str> = export.lines().collect();
     for (seq, data) in &all {
-        assert_eq!(data, lines[*seq as usize - 1], "the feed's data is the export line");
+        assert_eq!(
+            data,
+            lines[*seq as usize - 1],
+            "the feed's data is the export line"
+        );
     }
     assert!(server.stop().0.success());
 }
@@ -299,28 +441,58 @@ fn remote_record_and_import_check_their_receipts() {
     // Signed offline, carried across, recorded: the receipt verifies offline.
     let signed = server::sign(&ledger, &world.ua, &server::claim("UA", "RU", "R1"));
     let receipt = ledger.dir().join("r1.json");
-    let out = run(&["record", "--json", "--receipt", &receipt.to_string_lossy(), "-"], &signed);
+    let out = run(
+        &[
+            "record",
+            "--json",
+            "--receipt",
+            &receipt.to_string_lossy(),
+            "-",
+        ],
+        &signed,
+    );
     assert!(out.status.success(), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("pinned"), "first use pins the key");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("pinned"),
+        "first use pins the key"
+    );
     let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows[0]["stream"], "claim/R1");
-    let checked = ledger.ok(&["verify-proof", "--receipt", &receipt.to_string_lossy(), "--key", &vkey]);
+    let checked = ledger.ok(&[
+        "verify-proof",
+        "--receipt",
+        &receipt.to_string_lossy(),
+        "--key",
+        &vkey,
+    ]);
     assert!(checked.contains("ok: entry 7"), "{checked}");
     let pinned = std::fs::read_to_string(ledger.dir().join("home/known_servers")).unwrap();
     assert!(pinned.contains(&vkey), "{pinned}");
 
     // `record --sign` over the network, then an operator statement with the token.
-    let out = run(&["record", "--sign", &world.ru.to_string_lossy(), "-"], &server::claim("RU", "UA", "R2"));
+    let out = run(
+        &["record", "--sign", &world.ru.to_string_lossy(), "-"],
+        &server::claim("RU", "UA", "R2"),
+    );
     assert!(out.status.success(), "{}", describe(&out));
     let operator = r#"{"type":"party_registered","by":"operator","party":"SA","name":"Saudi Arabia","role":"mediator"}"#;
     let out = run(&["record", "-"], operator);
     assert_eq!(out.status.code(), Some(common::EXIT_ERROR));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1: operator statements need"), "{}", describe(&out));
-    let out = run(&["--token-file", &token_file.to_string_lossy(), "record", "-"], operator);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 1: operator statements need"),
+        "{}",
+        describe(&out)
+    );
+    let out = run(
+        &["--token-file", &token_file.to_string_lossy(), "record", "-"],
+        operator,
+    );
     assert!(out.status.success(), "{}", describe(&out));
 
     // An import in several batches; interrupted (half of it), then run again whole.
-    let lines: String = (0..1200).map(|i| format!("{}\n", server::assessment(&format!("look {i}")))).collect();
+    let lines: String = (0..1200)
+        .map(|i| format!("{}\n", server::assessment(&format!("look {i}"))))
+        .collect();
     let signed = server::sign(&ledger, &world.mon, &lines);
     let half: String = signed.lines().take(700).map(|l| format!("{l}\n")).collect();
     let half_file = ledger.file("half.jsonl", &half);
@@ -328,21 +500,67 @@ fn remote_record_and_import_check_their_receipts() {
     let out = run(&["import", &half_file.to_string_lossy()], "");
     assert!(out.status.success(), "{}", describe(&out));
     let receipts = ledger.dir().join("import-receipts.jsonl");
-    let out = run(&["import", "--receipt", &receipts.to_string_lossy(), &all_file.to_string_lossy()], "");
+    let out = run(
+        &[
+            "import",
+            "--receipt",
+            &receipts.to_string_lossy(),
+            &all_file.to_string_lossy(),
+        ],
+        "",
+    );
     assert!(out.status.success(), "{}", describe(&out));
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("imported 1200 events (700 already recorded); the log now holds 1209 entries"), "{said}");
-    let checked = ledger.ok(&["verify-proof", "--receipt", &receipts.to_string_lossy(), "--key", &vkey]);
-    assert_eq!(checked.lines().filter(|l| l.starts_with("receipt ")).count(), 2, "two batches: {checked}");
+    assert!(
+        said.contains(
+            "imported 1200 events (700 already recorded); the log now holds 1209 entries"
+        ),
+        "{said}"
+    );
+    let checked = ledger.ok(&[
+        "verify-proof",
+        "--receipt",
+        &receipts.to_string_lossy(),
+        "--key",
+        &vkey,
+    ]);
+    assert_eq!(
+        checked
+            .lines()
+            .filter(|l| l.starts_with("receipt "))
+            .count(),
+        2,
+        "two batches: {checked}"
+    );
 
     // A key that does not sign the receipts is a loud error, and nothing is reported.
     let other_key = std::fs::read_to_string(world.ua.with_extension("key.pub")).unwrap();
-    std::fs::write(ledger.dir().join("home/known_servers"), format!("{} {}\n", server.url, other_key.trim())).unwrap();
-    let out = run(&["record", "--sign", &world.ua.to_string_lossy(), "-"], &server::claim("UA", "RU", "R3"));
-    assert_eq!(out.status.code(), Some(common::EXIT_ERROR), "{}", describe(&out));
+    std::fs::write(
+        ledger.dir().join("home/known_servers"),
+        format!("{} {}\n", server.url, other_key.trim()),
+    )
+    .unwrap();
+    let out = run(
+        &["record", "--sign", &world.ua.to_string_lossy(), "-"],
+        &server::claim("UA", "RU", "R3"),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(common::EXIT_ERROR),
+        "{}",
+        describe(&out)
+    );
     assert!(out.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("pinned for"), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("pinned for"),
+        "{}",
+        describe(&out)
+    );
     let (status, _) = server.stop();
     assert!(status.success());
-    assert_eq!(ledger.head().entries, 1210, "R3 landed (its receipt was refused by the client, not the server)");
+    assert_eq!(
+        ledger.head().entries,
+        1210,
+        "R3 landed (its receipt was refused by the client, not the server)"
+    );
 }

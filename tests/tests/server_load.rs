@@ -25,7 +25,12 @@ const EVENTS_PER_CLIENT: usize = 100;
 /// Each client's signed statements, one line each: clients take turns
 /// being UA (claims against RU), RU (claims against UA) and the monitor
 /// (assessments of `C0`), signed offline with `armistice sign`.
-fn signed_statements(ledger: &Ledger, world: &server::World, clients: usize, per_client: usize) -> Vec<Vec<String>> {
+fn signed_statements(
+    ledger: &Ledger,
+    world: &server::World,
+    clients: usize,
+    per_client: usize,
+) -> Vec<Vec<String>> {
     let mut by_party: [Vec<(usize, String)>; 3] = Default::default();
     for client in 0..clients {
         for n in 0..per_client {
@@ -39,7 +44,10 @@ fn signed_statements(ledger: &Ledger, world: &server::World, clients: usize, per
     }
     let mut out = vec![Vec::new(); clients];
     for (party, key) in [&world.ua, &world.ru, &world.mon].into_iter().enumerate() {
-        let input: String = by_party[party].iter().map(|(_, l)| format!("{l}\n")).collect();
+        let input: String = by_party[party]
+            .iter()
+            .map(|(_, l)| format!("{l}\n"))
+            .collect();
         let signed = server::sign(ledger, key, &input);
         for ((client, _), line) in by_party[party].iter().zip(signed.lines()) {
             out[*client].push(line.to_owned());
@@ -53,7 +61,10 @@ fn event_ids_of(export: &str) -> Vec<(u64, String)> {
         .lines()
         .map(|line| {
             let entry: Value = serde_json::from_str(line).unwrap();
-            (entry["seq"].as_u64().unwrap(), entry["event_id"].as_str().unwrap().to_owned())
+            (
+                entry["seq"].as_u64().unwrap(),
+                entry["event_id"].as_str().unwrap().to_owned(),
+            )
         })
         .collect()
 }
@@ -73,7 +84,9 @@ fn sixteen_concurrent_clients_every_receipt_verifies_and_tiles_rebuild_the_root(
                 let client = Client::new(&server.url, None).unwrap();
                 for line in lines {
                     // Client::append checks the receipt before returning it.
-                    let (receipt, _) = client.append(line.clone(), false, operator).expect("appended");
+                    let (receipt, _) = client
+                        .append(line.clone(), false, operator)
+                        .expect("appended");
                     receipts.lock().unwrap().push((line.clone(), receipt));
                 }
             });
@@ -86,7 +99,11 @@ fn sixteen_concurrent_clients_every_receipt_verifies_and_tiles_rebuild_the_root(
     let export = server.text("/v1/entries");
     let stored = event_ids_of(&export);
     let seqs: Vec<u64> = stored.iter().map(|(seq, _)| *seq).collect();
-    assert_eq!(seqs, (1..=stored.len() as u64).collect::<Vec<_>>(), "seq is gap-free");
+    assert_eq!(
+        seqs,
+        (1..=stored.len() as u64).collect::<Vec<_>>(),
+        "seq is gap-free"
+    );
     assert_eq!(stored.len(), 6 + CLIENTS * EVENTS_PER_CLIENT);
     let mut seen = HashSet::new();
     for (_, id) in &stored {
@@ -100,7 +117,8 @@ fn sixteen_concurrent_clients_every_receipt_verifies_and_tiles_rebuild_the_root(
         assert_eq!(sent["event_id"].as_str(), Some(appended.event_id.as_str()));
         assert!(!appended.duplicate);
         // Offline, from the saved JSON: anyone with the operator's key can check it.
-        let saved: Receipt = serde_json::from_str(&serde_json::to_string(receipt).unwrap()).unwrap();
+        let saved: Receipt =
+            serde_json::from_str(&serde_json::to_string(receipt).unwrap()).unwrap();
         verify_receipt(&saved, &operator).expect("the receipt verifies offline");
     }
 
@@ -123,7 +141,9 @@ fn root_of_note(note: &str) -> (u64, [u8; 32]) {
     let mut lines = note.lines();
     let _origin = lines.next().unwrap();
     let size = lines.next().unwrap().parse().unwrap();
-    let root = base64::engine::general_purpose::STANDARD.decode(lines.next().unwrap()).unwrap();
+    let root = base64::engine::general_purpose::STANDARD
+        .decode(lines.next().unwrap())
+        .unwrap();
     (size, root.try_into().unwrap())
 }
 
@@ -162,7 +182,10 @@ fn index_path(n: u64) -> String {
 fn fetch(server: &Server, path: &str) -> (Vec<u8>, Option<String>) {
     let response = server.get(path);
     assert_eq!(response.status(), 200, "GET {path}");
-    assert_eq!(response.headers()["content-type"], "application/octet-stream");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/octet-stream"
+    );
     let cache = response
         .headers()
         .get("cache-control")
@@ -176,17 +199,27 @@ fn fetch(server: &Server, path: &str) -> (Vec<u8>, Option<String>) {
 /// tile under it; returns the size and the root rebuilt from the leaves.
 fn read_tiles(server: &Server) -> (u64, [u8; 32]) {
     let response = server.get("/checkpoint");
-    assert_eq!(response.headers()["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
     let (size, _) = root_of_note(&response.text().unwrap());
     let mut leaves = Vec::new();
     let mut level0_tiles = Vec::new();
     for n in 0..size.div_ceil(256) {
         let width = (size - n * 256).min(256);
-        let suffix = if width == 256 { String::new() } else { format!(".p/{width}") };
+        let suffix = if width == 256 {
+            String::new()
+        } else {
+            format!(".p/{width}")
+        };
         let (tile, cache) = fetch(server, &format!("/tile/0/{}{suffix}", index_path(n)));
         assert_eq!(tile.len() as u64, 32 * width);
         if width == 256 {
-            assert!(cache.unwrap().contains("immutable"), "a full tile never changes");
+            assert!(
+                cache.unwrap().contains("immutable"),
+                "a full tile never changes"
+            );
         }
         let hashes: Vec<[u8; 32]> = tile.chunks(32).map(|c| c.try_into().unwrap()).collect();
         let (bundle, _) = fetch(server, &format!("/tile/entries/{}{suffix}", index_path(n)));
@@ -194,10 +227,17 @@ fn read_tiles(server: &Server) -> (u64, [u8; 32]) {
         for hash in &hashes {
             let length = u16::from_be_bytes([rest[0], rest[1]]) as usize;
             let entry = &rest[2..2 + length];
-            assert_eq!(&sha(&[&[0], entry]), hash, "the bundle's entry hashes to the tile's leaf");
+            assert_eq!(
+                &sha(&[&[0], entry]),
+                hash,
+                "the bundle's entry hashes to the tile's leaf"
+            );
             rest = &rest[2 + length..];
         }
-        assert!(rest.is_empty(), "the bundle holds exactly the tile's entries");
+        assert!(
+            rest.is_empty(),
+            "the bundle holds exactly the tile's entries"
+        );
         if width == 256 {
             level0_tiles.push(mth(&hashes));
         }
@@ -208,7 +248,10 @@ fn read_tiles(server: &Server) -> (u64, [u8; 32]) {
         let (tile, cache) = fetch(server, &format!("/tile/1/000.p/{level1_width}"));
         assert!(!cache.unwrap().contains("immutable"));
         let hashes: Vec<[u8; 32]> = tile.chunks(32).map(|c| c.try_into().unwrap()).collect();
-        assert_eq!(hashes, level0_tiles, "level 1 holds the roots of the full level-0 tiles");
+        assert_eq!(
+            hashes, level0_tiles,
+            "level 1 holds the roots of the full level-0 tiles"
+        );
     }
     (size, mth(&leaves))
 }
@@ -235,12 +278,16 @@ fn stopped_under_load(signal: &str) {
     let killed = AtomicBool::new(false);
     std::thread::scope(|scope| {
         for lines in &statements {
-            let (server, operator, acknowledged, killed) = (&server, &operator, &acknowledged, &killed);
+            let (server, operator, acknowledged, killed) =
+                (&server, &operator, &acknowledged, &killed);
             scope.spawn(move || {
                 let client = Client::new(&server.url, None).unwrap();
                 for line in lines {
                     match client.append(line.clone(), false, operator) {
-                        Ok((receipt, _)) => acknowledged.lock().unwrap().push(receipt.appended[0].event_id.clone()),
+                        Ok((receipt, _)) => acknowledged
+                            .lock()
+                            .unwrap()
+                            .push(receipt.appended[0].event_id.clone()),
                         // Only once the server is gone may an append fail.
                         Err(e) => {
                             assert!(killed.load(Ordering::SeqCst), "failed before the kill: {e}");
@@ -268,12 +315,19 @@ fn stopped_under_load(signal: &str) {
     // Restarted: every acknowledged entry is there, and verify passes.
     let report = ledger.verify();
     let export = ledger.export();
-    let stored: HashSet<String> = event_ids_of(&export).into_iter().map(|(_, id)| id).collect();
+    let stored: HashSet<String> = event_ids_of(&export)
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
     for id in &acknowledged {
         assert!(stored.contains(id), "acknowledged event {id} was lost");
     }
     assert!(report["entries"].as_u64().unwrap() >= 6 + acknowledged.len() as u64);
     let again = Server::start(&ledger, &[]);
-    assert_eq!(again.text("/v1/entries"), export, "the restarted server serves the same log");
+    assert_eq!(
+        again.text("/v1/entries"),
+        export,
+        "the restarted server serves the same log"
+    );
     assert!(again.stop().0.success());
 }

@@ -10,7 +10,8 @@ use std::path::Path;
 
 /// Checks every receipt in `file` (one JSON each, as `--receipt` saves them).
 pub fn verify_receipts(file: &Path, key: &str) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let receipts = serde_json::Deserializer::from_str(&text)
         .into_iter::<Receipt>()
         .collect::<Result<Vec<_>, _>>()
@@ -32,7 +33,11 @@ pub fn verify_receipts(file: &Path, key: &str) -> anyhow::Result<()> {
             checked.checkpoint.checkpoint.origin
         )?;
         for entry in &receipt.appended {
-            let what = if checked.leaves_checked { " (its leaf matches)" } else { "" };
+            let what = if checked.leaves_checked {
+                " (its leaf matches)"
+            } else {
+                ""
+            };
             outln!(
                 "ok: entry {} ({}, {} v{}) is in the tree of {size} entries that the checkpoint signs{what}",
                 entry.seq,

@@ -6,9 +6,14 @@
 //! the checkpoint's signature under the operator key given or pinned on
 //! first use, and each entry's inclusion proof — before reporting success.
 
-use crate::args::{AuditArgs, ClaimsArgs, Command, ExportArgs, Global, ImportArgs, LogArgs, Proof, ProveArgs, RecordArgs, StatusArgs, TimelineArgs};
 use crate::args::CheckpointArgs;
-use crate::ingest::{parse_numbered_with_id, print_appended_rows, signed_line, Lines, RECORD_EVENTS_MAX};
+use crate::args::{
+    AuditArgs, ClaimsArgs, Command, ExportArgs, Global, ImportArgs, LogArgs, Proof, ProveArgs,
+    RecordArgs, StatusArgs, TimelineArgs,
+};
+use crate::ingest::{
+    parse_numbered_with_id, print_appended_rows, signed_line, Lines, RECORD_EVENTS_MAX,
+};
 use crate::keys::read_signer;
 use crate::out;
 use crate::query::{claim_query, view_of};
@@ -52,7 +57,8 @@ pub fn run(server: &str, global: &Global, command: &Command) -> Option<anyhow::R
 fn client(server: &str, global: &Global) -> anyhow::Result<Client> {
     let token = match &global.token_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("--token-file: cannot read {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--token-file: cannot read {}", path.display()))?;
             Some(text.trim().to_owned())
         }
         None => None,
@@ -142,17 +148,28 @@ fn audit(server: &str, global: &Global, args: &AuditArgs) -> anyhow::Result<()> 
         .into_iter()
         .flatten()
         .collect();
-    print_text(&client(server, global)?, &format!("/v1/claims/{claim}/audit"), &params)
+    print_text(
+        &client(server, global)?,
+        &format!("/v1/claims/{claim}/audit"),
+        &params,
+    )
 }
 
 fn timeline(server: &str, global: &Global, args: &TimelineArgs) -> anyhow::Result<()> {
     let agreement = query::agreement_id(Names::CLI, "AGREEMENT", &args.agreement)?;
     view_of(&args.when)?;
-    let params: Vec<_> = [some("at", &args.when.at), some("known_at", &args.when.known_at)]
-        .into_iter()
-        .flatten()
-        .collect();
-    print_text(&client(server, global)?, &format!("/v1/agreements/{agreement}/timeline"), &params)
+    let params: Vec<_> = [
+        some("at", &args.when.at),
+        some("known_at", &args.when.known_at),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    print_text(
+        &client(server, global)?,
+        &format!("/v1/agreements/{agreement}/timeline"),
+        &params,
+    )
 }
 
 fn export(server: &str, global: &Global, args: &ExportArgs) -> anyhow::Result<()> {
@@ -190,7 +207,11 @@ fn prove(server: &str, global: &Global, args: &ProveArgs) -> anyhow::Result<()> 
             print_text(&client, "/v1/proofs/inclusion", &params)
         }
         Proof::Consistency { from, to, json } => {
-            let params = vec![("from", from.to_string()), ("to", to.to_string()), format(*json)];
+            let params = vec![
+                ("from", from.to_string()),
+                ("to", to.to_string()),
+                format(*json),
+            ];
             print_text(&client, "/v1/proofs/consistency", &params)
         }
     }
@@ -199,7 +220,11 @@ fn prove(server: &str, global: &Global, args: &ProveArgs) -> anyhow::Result<()> 
 /// Where operator keys are pinned: `$ARMISTICE_HOME/known_servers`, else
 /// `$XDG_CONFIG_HOME/armistice/known_servers`, else `~/.config/armistice/known_servers`.
 pub fn known_servers() -> anyhow::Result<KnownServers> {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let path = if let Some(home) = var("ARMISTICE_HOME") {
         home.join("known_servers")
     } else if let Some(config) = var("XDG_CONFIG_HOME") {
@@ -213,7 +238,10 @@ pub fn known_servers() -> anyhow::Result<KnownServers> {
 }
 
 /// The operator key receipts must carry: given, pinned, or pinned now.
-fn operator_key(client: &Client, remote: &RemoteAppend) -> anyhow::Result<(NoteVerifier, KeySource, KnownServers)> {
+fn operator_key(
+    client: &Client,
+    remote: &RemoteAppend,
+) -> anyhow::Result<(NoteVerifier, KeySource, KnownServers)> {
     let given = remote
         .operator_vkey
         .as_deref()
@@ -279,7 +307,12 @@ fn read_batch(
 }
 
 /// Sends a batch and checks its receipt.
-fn send(client: &Client, batch: &Batch, backfill: bool, key: &(NoteVerifier, KeySource, KnownServers)) -> Result<Receipt, anyhow::Error> {
+fn send(
+    client: &Client,
+    batch: &Batch,
+    backfill: bool,
+    key: &(NoteVerifier, KeySource, KnownServers),
+) -> Result<Receipt, anyhow::Error> {
     let (operator, source, known) = key;
     match client.append(batch.lines.join("\n"), backfill, operator) {
         Ok((receipt, _)) => Ok(receipt),
@@ -304,7 +337,10 @@ fn receipt_file(remote: &RemoteAppend) -> anyhow::Result<Option<std::fs::File>> 
     remote
         .receipt
         .as_ref()
-        .map(|path| std::fs::File::create(path).with_context(|| format!("--receipt: cannot create {}", path.display())))
+        .map(|path| {
+            std::fs::File::create(path)
+                .with_context(|| format!("--receipt: cannot create {}", path.display()))
+        })
         .transpose()
 }
 
@@ -325,30 +361,51 @@ fn input_name(file: &str) -> &str {
 }
 
 fn record(server: &str, global: &Global, args: &RecordArgs) -> anyhow::Result<()> {
-    let key = args.sign.as_deref().map(|p| read_signer(p, "armistice-party")).transpose()?;
+    let key = args
+        .sign
+        .as_deref()
+        .map(|p| read_signer(p, "armistice-party"))
+        .transpose()?;
     let mut lines = Lines::open(&args.file)?;
-    let batch = read_batch(&mut lines, key.as_ref(), |_| Uuid::now_v7(), RECORD_EVENTS_MAX, usize::MAX)?
-        .ok_or_else(|| anyhow!("no events in {}", input_name(&args.file)))?;
+    let batch = read_batch(
+        &mut lines,
+        key.as_ref(),
+        |_| Uuid::now_v7(),
+        RECORD_EVENTS_MAX,
+        usize::MAX,
+    )?
+    .ok_or_else(|| anyhow!("no events in {}", input_name(&args.file)))?;
     if let Some((number, _)) = lines.next_line()? {
         bail!("line {number}: `record` takes at most {RECORD_EVENTS_MAX} events in one batch; use `armistice import` for more; nothing was recorded");
     }
     let client = client(server, global)?;
     let trust = operator_key(&client, &args.remote)?;
     let mut file = receipt_file(&args.remote)?;
-    let receipt = send(&client, &batch, false, &trust).map_err(|e| anyhow!("{e}; nothing was recorded"))?;
+    let receipt =
+        send(&client, &batch, false, &trust).map_err(|e| anyhow!("{e}; nothing was recorded"))?;
     save(&mut file, &receipt)?;
     print_appended_rows(&receipt.appended, args.json)
 }
 
 fn import(server: &str, global: &Global, args: &ImportArgs) -> anyhow::Result<()> {
-    let key = args.sign.as_deref().map(|p| read_signer(p, "armistice-party")).transpose()?;
+    let key = args
+        .sign
+        .as_deref()
+        .map(|p| read_signer(p, "armistice-party"))
+        .transpose()?;
     let mut lines = Lines::open(&args.file)?;
     let client = client(server, global)?;
     let trust = operator_key(&client, &args.remote)?;
     let mut file = receipt_file(&args.remote)?;
     let progress = crate::ingest::progress_bar(&args.file);
     let (mut events, mut duplicates, mut head) = (0u64, 0u64, 0u64);
-    while let Some(batch) = read_batch(&mut lines, key.as_ref(), content_id, IMPORT_BATCH_EVENTS, IMPORT_BATCH_BYTES)? {
+    while let Some(batch) = read_batch(
+        &mut lines,
+        key.as_ref(),
+        content_id,
+        IMPORT_BATCH_EVENTS,
+        IMPORT_BATCH_BYTES,
+    )? {
         let receipt = send(&client, &batch, args.backfill, &trust).map_err(|e| match events {
             0 => anyhow!("{e}; nothing was recorded"),
             n => anyhow!("{e}; the {n} events before this batch were recorded (receipts checked): re-run the import to add the rest, event ids make that safe"),
@@ -356,7 +413,11 @@ fn import(server: &str, global: &Global, args: &ImportArgs) -> anyhow::Result<()
         save(&mut file, &receipt)?;
         events += receipt.appended.len() as u64;
         duplicates += receipt.appended.iter().filter(|a| a.duplicate).count() as u64;
-        head = head.max(armistice_merkle::checkpoint::parse_note(&receipt.checkpoint).map(|c| c.checkpoint.size).unwrap_or(0));
+        head = head.max(
+            armistice_merkle::checkpoint::parse_note(&receipt.checkpoint)
+                .map(|c| c.checkpoint.size)
+                .unwrap_or(0),
+        );
         progress.inc(receipt.appended.len() as u64);
     }
     progress.finish_and_clear();

@@ -46,30 +46,45 @@ const MAX_BODY_BYTES_LIMIT: usize = 1 << 30;
 
 fn parse_size(text: &str) -> Result<usize, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let number: usize = digits.parse().map_err(|_| format!("`{text}` is not a size"))?;
+    let number: usize = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size"))?;
     let factor: usize = match unit.trim() {
         "" | "B" => 1,
         "K" | "KiB" | "k" => 1 << 10,
         "M" | "MiB" => 1 << 20,
         "G" | "GiB" => 1 << 30,
-        other => return Err(format!("`{other}`: sizes are bytes, or K, M, G (KiB, MiB, GiB)")),
+        other => {
+            return Err(format!(
+                "`{other}`: sizes are bytes, or K, M, G (KiB, MiB, GiB)"
+            ))
+        }
     };
-    let bytes = number.checked_mul(factor).filter(|b| (1..=MAX_BODY_BYTES_LIMIT).contains(b));
+    let bytes = number
+        .checked_mul(factor)
+        .filter(|b| (1..=MAX_BODY_BYTES_LIMIT).contains(b));
     bytes.ok_or_else(|| format!("`{text}` is out of range: 1 byte to 1 GiB"))
 }
 
 fn parse_interval(text: &str) -> Result<f64, String> {
-    let seconds: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
     if !seconds.is_finite() || !(0.01..=86_400.0).contains(&seconds) {
-        return Err(format!("`{text}` is out of range: give 0.01 to 86400 seconds"));
+        return Err(format!(
+            "`{text}` is out of range: give 0.01 to 86400 seconds"
+        ));
     }
     Ok(seconds)
 }
 
 fn read_token(path: &std::path::Path) -> anyhow::Result<String> {
-    let token = std::fs::read_to_string(path).with_context(|| format!("cannot read the operator token {}", path.display()))?;
+    let token = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the operator token {}", path.display()))?;
     let token = token.trim().to_owned();
     if token.is_empty() {
         bail!("the operator token file {} is empty", path.display());

@@ -40,16 +40,28 @@ impl KnownServers {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(ClientError::Key(format!("cannot read {}: {e}", self.path.display()))),
+            Err(e) => {
+                return Err(ClientError::Key(format!(
+                    "cannot read {}: {e}",
+                    self.path.display()
+                )))
+            }
         };
         let server = normalized(server);
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             let Some((url, vkey)) = line.split_once(char::is_whitespace) else {
                 continue;
             };
             if normalized(url) == server {
                 return NoteVerifier::parse(vkey.trim()).map(Some).map_err(|e| {
-                    ClientError::Key(format!("{}: the key pinned for {server} cannot be read: {e}", self.path.display()))
+                    ClientError::Key(format!(
+                        "{}: the key pinned for {server} cannot be read: {e}",
+                        self.path.display()
+                    ))
                 });
             }
         }
@@ -58,7 +70,12 @@ impl KnownServers {
 
     /// Pins `key` for `server`.
     pub fn pin(&self, server: &str, key: &NoteVerifier) -> Result<(), ClientError> {
-        let fail = |e: std::io::Error| ClientError::Key(format!("cannot pin the operator key in {}: {e}", self.path.display()));
+        let fail = |e: std::io::Error| {
+            ClientError::Key(format!(
+                "cannot pin the operator key in {}: {e}",
+                self.path.display()
+            ))
+        };
         if let Some(parent) = self.path.parent() {
             std::fs::create_dir_all(parent).map_err(fail)?;
         }
@@ -78,7 +95,11 @@ impl KnownServers {
     /// The operator key to check `client`'s receipts with: `given`, else the
     /// one pinned for the server, else the one the server presents now,
     /// pinned for next time.
-    pub fn operator_key(&self, client: &Client, given: Option<NoteVerifier>) -> Result<(NoteVerifier, KeySource), ClientError> {
+    pub fn operator_key(
+        &self,
+        client: &Client,
+        given: Option<NoteVerifier>,
+    ) -> Result<(NoteVerifier, KeySource), ClientError> {
         if let Some(given) = given {
             return Ok((given, KeySource::Given));
         }

@@ -118,7 +118,12 @@ impl Client {
     }
 
     /// Sends a batch of JSON Lines; returns the receipt, checked under `operator`.
-    pub fn append(&self, lines: String, backfill: bool, operator: &NoteVerifier) -> Result<(Receipt, Checked), ClientError> {
+    pub fn append(
+        &self,
+        lines: String,
+        backfill: bool,
+        operator: &NoteVerifier,
+    ) -> Result<(Receipt, Checked), ClientError> {
         let mut request = self
             .http
             .post(self.url("/v1/events"))
@@ -130,9 +135,13 @@ impl Client {
         if let Some(token) = &self.token {
             request = request.header(AUTHORIZATION, format!("Bearer {token}"));
         }
-        let response = checked(&self.base, request.send().map_err(|e| transport(&self.base, &e))?)?;
+        let response = checked(
+            &self.base,
+            request.send().map_err(|e| transport(&self.base, &e))?,
+        )?;
         let text = response.text().map_err(|e| transport(&self.base, &e))?;
-        let receipt: Receipt = serde_json::from_str(&text).map_err(|e| ClientError::Answer(format!("not a receipt: {e}")))?;
+        let receipt: Receipt = serde_json::from_str(&text)
+            .map_err(|e| ClientError::Answer(format!("not a receipt: {e}")))?;
         let checked = verify_receipt(&receipt, operator)?;
         Ok((receipt, checked))
     }
@@ -141,13 +150,14 @@ impl Client {
     /// checkpoint of the whole log): to be pinned, never trusted as given.
     pub fn presented_operator_key(&self) -> Result<NoteVerifier, ClientError> {
         let text = self.get_text("/v1/checkpoint", &[("format", "json".to_owned())])?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| ClientError::Answer(format!("checkpoint: {e}")))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| ClientError::Answer(format!("checkpoint: {e}")))?;
         let vkey = value
             .get("vkey")
             .and_then(serde_json::Value::as_str)
             .ok_or_else(|| ClientError::Answer("checkpoint: no `vkey`".to_owned()))?;
-        NoteVerifier::parse(vkey).map_err(|e| ClientError::Answer(format!("checkpoint: `vkey`: {e}")))
+        NoteVerifier::parse(vkey)
+            .map_err(|e| ClientError::Answer(format!("checkpoint: `vkey`: {e}")))
     }
 }
 

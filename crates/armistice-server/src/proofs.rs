@@ -50,7 +50,8 @@ impl SharedNodes<'_> {
         let mut nodes = self.nodes.borrow_mut();
         for item in self.store.entries(from, to) {
             let (seq, bytes) = item?;
-            let split = split_entry(&bytes).map_err(|e| HttpError::internal(format!("entry {seq}: {e}")))?;
+            let split = split_entry(&bytes)
+                .map_err(|e| HttpError::internal(format!("entry {seq}: {e}")))?;
             nodes.insert((0, seq - 1), armistice_merkle::leaf_hash(split.leaf));
             if let Some(leaf) = self.leaves.borrow_mut().get_mut(&seq) {
                 *leaf = split.leaf.to_vec();
@@ -65,7 +66,8 @@ impl SharedNodes<'_> {
             return Ok(leaf.clone());
         }
         let bytes = self.store.entry_bytes(seq)?;
-        let split = split_entry(&bytes).map_err(|e| HttpError::internal(format!("entry {seq}: {e}")))?;
+        let split =
+            split_entry(&bytes).map_err(|e| HttpError::internal(format!("entry {seq}: {e}")))?;
         Ok(split.leaf.to_vec())
     }
 }
@@ -105,7 +107,8 @@ pub fn inclusion_proofs(
         .iter()
         .map(|seq| {
             let index = seq - 1;
-            let path = armistice_merkle::inclusion_proof(index, size, &nodes).map_err(proof_error)?;
+            let path =
+                armistice_merkle::inclusion_proof(index, size, &nodes).map_err(proof_error)?;
             Ok(InclusionProofJson {
                 leaf_index: index,
                 tree_size: size,
@@ -115,7 +118,10 @@ pub fn inclusion_proofs(
             })
         })
         .collect::<Result<Vec<_>, HttpError>>()?;
-    let leaves = seqs.iter().map(|seq| nodes.leaf(*seq)).collect::<Result<_, _>>()?;
+    let leaves = seqs
+        .iter()
+        .map(|seq| nodes.leaf(*seq))
+        .collect::<Result<_, _>>()?;
     Ok((proofs, leaves))
 }
 
@@ -129,7 +135,12 @@ mod tests {
     fn shared_proofs_are_the_stores_own() {
         let dir = tempfile::tempdir().unwrap();
         let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
-        let ledger = Ledger::create(&dir.path().join("l"), &key.verifying_key().to_bytes(), "test/log").unwrap();
+        let ledger = Ledger::create(
+            &dir.path().join("l"),
+            &key.verifying_key().to_bytes(),
+            "test/log",
+        )
+        .unwrap();
         ledger.attach_operator_key(key).unwrap();
         let batch: Vec<_> = (0..100)
             .map(|n| {
@@ -137,14 +148,26 @@ mod tests {
                 armistice_core::json::parse_line(&line, uuid::Uuid::now_v7()).unwrap()
             })
             .collect();
-        let options = AppendOptions { now: crate::now(), backfill: false };
+        let options = AppendOptions {
+            now: crate::now(),
+            backfill: false,
+        };
         ledger.append(&batch, &options).unwrap();
-        for (seqs, size) in [(vec![40, 41, 42, 60], 100), (vec![1], 1), (vec![1, 100], 100), (vec![17, 33], 37)] {
+        for (seqs, size) in [
+            (vec![40, 41, 42, 60], 100),
+            (vec![1], 1),
+            (vec![1, 100], 100),
+            (vec![17, 33], 37),
+        ] {
             let (proofs, leaves) = inclusion_proofs(&ledger, &seqs, size).unwrap();
             for ((seq, proof), leaf) in seqs.iter().zip(proofs).zip(leaves) {
-                let expected = InclusionProofJson::from(&ledger.inclusion_proof(*seq, size).unwrap());
+                let expected =
+                    InclusionProofJson::from(&ledger.inclusion_proof(*seq, size).unwrap());
                 assert_eq!(proof, expected, "seq {seq} at size {size}");
-                assert_eq!(hex::encode(armistice_merkle::leaf_hash(&leaf)), proof.leaf_hash);
+                assert_eq!(
+                    hex::encode(armistice_merkle::leaf_hash(&leaf)),
+                    proof.leaf_hash
+                );
             }
         }
     }

@@ -44,8 +44,14 @@ impl Server {
             text
         });
         let mut first = String::new();
-        BufReader::new(stdout).read_line(&mut first).expect("read the first line");
-        let Some(url) = first.trim().strip_prefix("listening on ").map(str::to_owned) else {
+        BufReader::new(stdout)
+            .read_line(&mut first)
+            .expect("read the first line");
+        let Some(url) = first
+            .trim()
+            .strip_prefix("listening on ")
+            .map(str::to_owned)
+        else {
             let _ = child.kill();
             let _ = child.wait();
             let err = stderr.join().unwrap_or_default();
@@ -88,7 +94,12 @@ impl Server {
     }
 
     /// POSTs a body to `/v1/events`.
-    pub fn post(&self, content_type: &str, body: impl Into<reqwest::blocking::Body>, token: Option<&str>) -> reqwest::blocking::Response {
+    pub fn post(
+        &self,
+        content_type: &str,
+        body: impl Into<reqwest::blocking::Body>,
+        token: Option<&str>,
+    ) -> reqwest::blocking::Response {
         let mut request = self
             .http
             .post(self.at("/v1/events"))
@@ -142,7 +153,11 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         };
-        let stderr = self.stderr.take().map(|t| t.join().unwrap_or_default()).unwrap_or_default();
+        let stderr = self
+            .stderr
+            .take()
+            .map(|t| t.join().unwrap_or_default())
+            .unwrap_or_default();
         (status, stderr)
     }
 }
@@ -177,9 +192,16 @@ pub fn keygen(ledger: &Ledger, name: &str) -> (std::path::PathBuf, String) {
     let path = ledger.dir().join(format!("{name}.key"));
     ledger.ok(&["keygen", "--out", &path.to_string_lossy(), "--name", name]);
     let vkey = std::fs::read_to_string(path.with_extension("key.pub")).expect("the .pub file");
-    let verifier = vkey.trim().splitn(3, '+').nth(2).unwrap_or_default().to_owned();
+    let verifier = vkey
+        .trim()
+        .splitn(3, '+')
+        .nth(2)
+        .unwrap_or_default()
+        .to_owned();
     use base64::Engine;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(verifier).expect("base64 key");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(verifier)
+        .expect("base64 key");
     (path, hex::encode(&bytes[1..]))
 }
 
