@@ -205,6 +205,9 @@ fn bench(work: &Path, seed: u64, sizes: &Sizes) -> anyhow::Result<Report> {
         decodes.push(child::run(Phase::Decode, &ledger_path, 0, seed)?);
     }
     lines.extend(rows::memory::memory_lines(&replays, &imports, &decodes));
+    progress("rows 8 and 9: over HTTP", started);
+    lines.push(rows::server::append_line(work, seed, sizes)?);
+    lines.push(rows::server::status_line(&ledger_path, sizes)?);
     progress("done", started);
     Ok(Report { method, lines })
 }

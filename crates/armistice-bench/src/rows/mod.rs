@@ -4,6 +4,7 @@ pub mod durable;
 pub mod import;
 pub mod memory;
 pub mod read;
+pub mod server;
 
 use crate::gen::Rng;
 use anyhow::Context;
