@@ -34,9 +34,10 @@
 //! ```
 
 pub mod checkpoint;
-pub mod note;
+pub mod cosignature;
 mod hash;
 mod memory;
+pub mod note;
 mod tree;
 mod verify;
 
