@@ -38,6 +38,7 @@ pub mod cosignature;
 mod hash;
 mod memory;
 pub mod note;
+pub mod tiles;
 mod tree;
 mod verify;
 
