@@ -10,6 +10,7 @@ mod open;
 mod query;
 mod read;
 mod trust;
+mod witness;
 
 use clap::Parser;
 
@@ -51,6 +52,7 @@ fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         C::Checkpoint(a) => trust::checkpoint(global, &a).map(ok),
         C::Prove(a) => trust::prove(global, &a).map(ok),
         C::VerifyProof(a) => offline::verify_proof(&a).map(ok),
+        C::Witness(a) => witness::run(&a).map(ok),
     }
 }
 
