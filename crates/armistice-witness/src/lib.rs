@@ -59,5 +59,8 @@ pub const REQUEST_BODY_BYTES_MAX: usize = NOTE_BYTES_MAX + 4 * 1024;
 /// How long a client may take to send its request body.
 pub const REQUEST_READ_TIMEOUT_S: u64 = 10;
 
+/// How long a stopping server waits for the requests in flight.
+pub const SHUTDOWN_GRACE_S: u64 = 15;
+
 /// Requests checked and written at once; more wait their turn.
 pub const REQUESTS_IN_FLIGHT_MAX: usize = 64;

@@ -3,11 +3,12 @@
 //! size limit and a timeout, call [`Witness`] on a blocking thread (it
 //! fsyncs), and render its answer; no rule lives here.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture as _};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::body::{to_bytes, Body};
+use axum::body::{Body, HttpBody as _};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +19,9 @@ use tokio::sync::Semaphore;
 
 use crate::error::WitnessError;
 use crate::witness::Witness;
-use crate::{REQUESTS_IN_FLIGHT_MAX, REQUEST_BODY_BYTES_MAX, REQUEST_READ_TIMEOUT_S};
+use crate::{
+    REQUESTS_IN_FLIGHT_MAX, REQUEST_BODY_BYTES_MAX, REQUEST_READ_TIMEOUT_S, SHUTDOWN_GRACE_S,
+};
 
 /// The content type of a 409 response body (tlog-witness).
 pub const TLOG_SIZE_CONTENT_TYPE: &str = "text/x.tlog.size";
@@ -45,15 +48,31 @@ pub fn router(witness: Arc<Witness>) -> Router {
 }
 
 /// Serves `witness` on `listener` until `shutdown` completes, then lets the
-/// requests in flight finish (their state is written before they answer).
+/// requests in flight finish, for at most [`SHUTDOWN_GRACE_S`]; past that the
+/// connections left are dropped. Either way no cosignature is lost from the
+/// state: it is written before it is answered.
 pub async fn serve(
     listener: TcpListener,
     witness: Arc<Witness>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(witness))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    };
+    let server = axum::serve(listener, router(witness))
+        .with_graceful_shutdown(signal)
+        .into_future();
+    let grace = async move {
+        // An error means the sender is gone: the server has ended anyway.
+        let _ = stopped.wait_for(|stop| *stop).await;
+        tokio::time::sleep(Duration::from_secs(SHUTDOWN_GRACE_S)).await;
+    };
+    tokio::select! {
+        result = server => result,
+        () = grace => Ok(()),
+    }
 }
 
 async fn add_checkpoint(
@@ -75,14 +94,10 @@ async fn cosign(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Str
     if declared.is_some_and(|length| length > REQUEST_BODY_BYTES_MAX as u64) {
         return Err(WitnessError::BodyTooLarge);
     }
-    let read = to_bytes(body, REQUEST_BODY_BYTES_MAX);
-    let bytes = match tokio::time::timeout(Duration::from_secs(REQUEST_READ_TIMEOUT_S), read).await
-    {
-        Err(_) => return Err(WitnessError::BodyTimeout),
-        // Over the limit without a Content-Length, or a broken connection.
-        Ok(Err(e)) => return Err(WitnessError::Malformed(format!("unreadable body: {e}"))),
-        Ok(Ok(bytes)) => bytes,
-    };
+    let read = read_body(body);
+    let bytes = tokio::time::timeout(Duration::from_secs(REQUEST_READ_TIMEOUT_S), read)
+        .await
+        .map_err(|_| WitnessError::BodyTimeout)??;
     let _permit = state
         .in_flight
         .acquire()
@@ -93,6 +108,22 @@ async fn cosign(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Str
     tokio::task::spawn_blocking(move || witness.add_checkpoint_body(&bytes, timestamp))
         .await
         .map_err(|e| WitnessError::Internal(format!("the request task failed: {e}")))?
+}
+
+/// The whole body, refused as soon as it grows past the limit (a chunked
+/// body has no Content-Length to check first).
+async fn read_body(mut body: Body) -> Result<Vec<u8>, WitnessError> {
+    let mut bytes = Vec::new();
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = frame.map_err(|e| WitnessError::Malformed(format!("unreadable body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > REQUEST_BODY_BYTES_MAX {
+                return Err(WitnessError::BodyTooLarge);
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    Ok(bytes)
 }
 
 async fn checkpoint(State(state): State<Arc<AppState>>, Path(hash): Path<String>) -> Response {

@@ -446,6 +446,12 @@ async fn malformed_and_oversized_requests_are_refused() {
     }
     let (status, _, _) = server.post("x".repeat(REQUEST_BODY_BYTES_MAX + 1)).await;
     assert_eq!(status, 413);
+    // The same without a Content-Length: a chunked body stopped at the limit.
+    // (Blocking I/O, so on its own thread: the server shares this one.)
+    let url = server.url.clone();
+    let status =
+        tokio::task::spawn_blocking(move || chunked_post(&url, REQUEST_BODY_BYTES_MAX + 1));
+    assert_eq!(status.await.unwrap(), 413);
     // The old size above the checkpoint's size: 400.
     assert_eq!(
         server
@@ -526,4 +532,29 @@ async fn the_client_reports_refusals() {
         "{error}"
     );
     server.stop().await;
+}
+
+/// Posts `bytes` bytes of `x` with chunked transfer encoding; returns the status.
+fn chunked_post(url: &str, bytes: usize) -> u16 {
+    use std::io::{Read, Write};
+    let address = url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let head = format!(
+        "POST /add-checkpoint HTTP/1.1\r\nHost: {address}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let chunk = "x".repeat(4096);
+    let mut sent = 0;
+    while sent < bytes {
+        let n = chunk.len().min(bytes - sent);
+        // The witness may answer and close before the rest is sent.
+        if write!(stream, "{n:x}\r\n{}\r\n", &chunk[..n]).is_err() {
+            break;
+        }
+        sent += n;
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.split(' ').nth(1).unwrap().parse().unwrap()
 }
