@@ -558,3 +558,24 @@ fn chunked_post(url: &str, bytes: usize) -> u16 {
     let _ = stream.read_to_string(&mut response);
     response.split(' ').nth(1).unwrap().parse().unwrap()
 }
+
+#[tokio::test]
+async fn a_damaged_state_file_stops_the_witness_from_starting() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::new(ORIGIN, 1);
+    let keys = [log.key.verifier()];
+    let server = Server::start(dir.path(), &witness_key(), &keys).await;
+    log.grow(4);
+    assert_eq!(server.post(log.request(0)).await.0, 200);
+    server.stop().await;
+    let file = dir.path().join("logs").join(origin_hash(ORIGIN));
+    let stored = std::fs::read_to_string(&file).unwrap();
+    // Another log's checkpoint under this origin's name, then garbage.
+    std::fs::write(&file, stored.replacen(ORIGIN, "example.com/other", 1)).unwrap();
+    let error = Witness::open(dir.path(), witness_key(), &keys).unwrap_err();
+    assert!(error.to_string().contains("damaged"), "{error}");
+    std::fs::write(&file, "garbage").unwrap();
+    assert!(Witness::open(dir.path(), witness_key(), &keys).is_err());
+    std::fs::write(&file, stored).unwrap();
+    assert!(Witness::open(dir.path(), witness_key(), &keys).is_ok());
+}
