@@ -255,6 +255,7 @@ fn encode_index(index: u64) -> String {
             break;
         }
     }
+    // The loop pushes at least one group, so this does not underflow.
     let last = groups.len() - 1;
     groups
         .iter()
