@@ -78,6 +78,24 @@ pub enum Command {
     RotateOperatorKey(RotateOperatorKeyArgs),
     /// Rewrite a ledger of an older storage format into the current one (same entries, hashes, checkpoints).
     Migrate(MigrateArgs),
+    /// Serve a C2SP tlog-witness: cosign the checkpoints of the given logs while they stay consistent.
+    Witness(WitnessArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct WitnessArgs {
+    /// The address to listen on, e.g. 127.0.0.1:7380 (port 0: any free port).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: String,
+    /// The witness's secret key file: a signed-note key, PRIVATE+KEY+<name>+<id>+<base64>.
+    #[arg(long, value_name = "KEYFILE")]
+    pub key: PathBuf,
+    /// A log to witness: its verifier key <origin>+<id>+<base64>, or a file holding it (repeatable).
+    #[arg(long = "log", value_name = "VKEY", required = true)]
+    pub logs: Vec<String>,
+    /// The folder of the witness's state [default: ./armistice.witness].
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -12,6 +12,7 @@ mod out;
 mod query;
 mod read;
 mod trust;
+mod witness;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -70,6 +71,7 @@ fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         C::VerifyProof(a) => offline::verify_proof(&a).map(ok),
         C::RotateOperatorKey(a) => open::rotate_operator_key(global, &a).map(ok),
         C::Migrate(a) => migrate::migrate(global, &a).map(ok),
+        C::Witness(a) => witness::run(&a).map(ok),
     }
 }
 
