@@ -828,9 +828,10 @@ impl Session<'_> {
 }
 
 /// Staged entries a session holds in memory before handing them to sled.
-const HANDOVER_ENTRIES: usize = 20_000;
+/// Below both bounds a rejected import never touches the database.
+const HANDOVER_ENTRIES: usize = 200_000;
 /// Staged bytes a session holds in memory before handing them to sled.
-const HANDOVER_BYTES: usize = 32 * 1024 * 1024;
+pub const HANDOVER_BYTES: usize = 64 * 1024 * 1024;
 
 /// Streams whose rule state an import keeps in memory at most before
 /// dropping it (it reloads what it needs from what it wrote).

@@ -39,13 +39,17 @@ pub trait LogView {
     fn durable_seq(&self) -> u64;
 }
 
-/// An entry staged for appending.
+/// An entry staged for appending: its bytes and what its indexes need
+/// (the record itself is decoded again when read: a long import keeps only
+/// bytes in memory).
 #[derive(Clone, Debug)]
 pub struct StagedEntry {
     /// Its stored bytes.
     pub bytes: Vec<u8>,
-    /// Its record, as readers will see it.
-    pub record: Record,
+    /// Its header.
+    pub header: Header,
+    /// For an allegation, the agreement it is filed under.
+    pub agreement: Option<String>,
 }
 
 /// What staging needs besides the log: the operator's keys and, when the
@@ -242,16 +246,11 @@ impl Stage {
     }
 
     fn staged(&self, seq: u64) -> Option<&StagedEntry> {
-        let first = self.entries.first()?.record.header.seq;
+        let first = self.entries.first()?.header.seq;
         self.entries.get(usize::try_from(seq.checked_sub(first)?).ok()?)
     }
 
     fn record(&self, view: &dyn LogView, seq: u64) -> Result<Record, StoreError> {
-        if let Some(staged) = self.staged(seq) {
-            if !self.redactions.contains_key(&seq) {
-                return Ok(staged.record.clone());
-            }
-        }
         decode(seq, &self.entry_bytes(view, seq)?)
     }
 
@@ -412,20 +411,20 @@ impl Stage {
             statement: body.reading_copy(statement),
         };
         let bytes = body.stored_bytes(&leaf);
-        self.push(record, bytes, &leaf);
-        let staged = &self.entries[self.entries.len() - 1].record;
-        Ok(Appended {
+        let appended = Appended {
             seq,
-            event_id: staged.header.event_id,
-            stream: staged.header.stream.clone(),
-            version: staged.header.version,
+            event_id: record.header.event_id,
+            stream: record.header.stream.clone(),
+            version: record.header.version,
             hash,
             duplicate: false,
-        })
+        };
+        self.push(record, bytes, &leaf);
+        Ok(appended)
     }
 
     fn push(&mut self, record: Record, bytes: Vec<u8>, leaf: &[u8]) {
-        let header = &record.header;
+        let header = record.header;
         let seq = header.seq;
         self.by_event_id.insert(header.event_id, seq);
         self.stream_added
@@ -445,8 +444,16 @@ impl Stage {
             hash: record.hash,
             recorded_at: header.recorded_at,
         };
+        let agreement = match &record.statement.event {
+            Event::ViolationAlleged(e) => Some(e.agreement.as_str().to_owned()),
+            _ => None,
+        };
         self.staged_bytes += bytes.len();
-        self.entries.push(StagedEntry { bytes, record });
+        self.entries.push(StagedEntry {
+            bytes,
+            header,
+            agreement,
+        });
     }
 
     /// The entry's `recorded_at`: the ledger's clock, which never runs

@@ -142,7 +142,7 @@ pub fn stage_ops(stage: &Stage, view: &crate::ledger::SledView<'_>, with_redacti
     }
     let mut segments: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     for staged in &stage.entries {
-        let header = &staged.record.header;
+        let header = &staged.header;
         let seq = header.seq;
         ops.put(layout::tail(seq).to_vec(), staged.bytes.clone());
         ops.put(layout::event_id(&header.event_id).to_vec(), seq.to_be_bytes().to_vec());
@@ -179,8 +179,9 @@ fn seal(
     with_redactions: bool,
 ) -> Result<(), StoreError> {
     let first = index * CHUNK_ENTRIES + 1;
+    let staged_first = stage.entries.first().map_or(u64::MAX, |e| e.header.seq);
     let mut entries = Vec::with_capacity(CHUNK_ENTRIES as usize);
-    let mut records = Vec::with_capacity(CHUNK_ENTRIES as usize);
+    let mut facts = Vec::with_capacity(CHUNK_ENTRIES as usize);
     for seq in first..first + CHUNK_ENTRIES {
         let redacted = stage.redactions.get(&seq).filter(|_| with_redactions);
         let bytes = match (redacted, ops.get(&layout::tail(seq))) {
@@ -188,8 +189,22 @@ fn seal(
             (None, Some(Some(bytes))) => bytes.clone(),
             _ => view.entry_bytes(seq)?,
         };
-        let record = decode_entry(&bytes).map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
-        records.push(record);
+        // What the summary needs: staged entries know it; earlier ones are decoded.
+        let staged = seq
+            .checked_sub(staged_first)
+            .and_then(|i| stage.entries.get(usize::try_from(i).ok()?));
+        facts.push(match staged {
+            Some(staged) => (staged.header.occurred_at, staged.agreement.clone()),
+            None => {
+                let record =
+                    decode_entry(&bytes).map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
+                let agreement = match &record.statement.event {
+                    armistice_core::Event::ViolationAlleged(e) => Some(e.agreement.as_str().to_owned()),
+                    _ => None,
+                };
+                (record.header.occurred_at, agreement)
+            }
+        });
         entries.push(bytes);
         ops.remove(layout::tail(seq).to_vec());
     }
@@ -197,7 +212,7 @@ fn seal(
     ops.put(layout::chunk(index).to_vec(), chunk::encode(&slices));
     ops.put(
         layout::summary(index).to_vec(),
-        Summary::of(records.iter()).encode(),
+        Summary::from_facts(facts).encode(),
     );
     Ok(())
 }
