@@ -48,7 +48,10 @@ pub struct Ledger {
     origin: String,
     keys: Mutex<SigningKeys>,
     pub(crate) tree: sled::Db,
+    sled_dir: PathBuf,
     data_file: Option<File>,
+    /// Blob files already synced (see [`Ledger::sync_blobs`]).
+    synced_blobs: Mutex<std::collections::HashSet<std::ffi::OsString>>,
     identity: Option<FolderIdentity>,
     mode: OpenMode,
     writer: Mutex<Writer>,
@@ -244,6 +247,8 @@ impl Ledger {
             origin,
             keys: Mutex::new(SigningKeys::default()),
             tree,
+            sled_dir: sled_dir.clone(),
+            synced_blobs: Mutex::new(Default::default()),
             data_file,
             identity,
             mode,
@@ -582,8 +587,40 @@ impl Ledger {
         self.flushes.fetch_add(1, Ordering::Relaxed);
         guard(|| self.tree.flush())??;
         if let Some(file) = &self.data_file {
+            self.sync_blobs()?;
             file.sync_data()?;
         }
+        Ok(())
+    }
+
+    /// sled writes large items to files under `blobs/` without syncing
+    /// them; the log items that point at them are made durable only after
+    /// they are: each new blob file is synced, then the folder.
+    fn sync_blobs(&self) -> Result<(), StoreError> {
+        let dir = self.sled_dir.join("blobs");
+        let Ok(listing) = std::fs::read_dir(&dir) else {
+            return Ok(());
+        };
+        let mut synced = self.synced_blobs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut present = std::collections::HashSet::new();
+        let mut new = false;
+        for entry in listing {
+            let name = entry?.file_name();
+            if !synced.contains(&name) {
+                match File::open(dir.join(&name)) {
+                    Ok(file) => file.sync_all()?,
+                    // Collected by sled meanwhile: nothing to keep.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e.into()),
+                }
+                new = true;
+            }
+            present.insert(name);
+        }
+        if new {
+            File::open(&dir)?.sync_all()?;
+        }
+        *synced = present;
         Ok(())
     }
 
@@ -671,13 +708,34 @@ const SLED_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// stops growing with the ledger.
 const SLED_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
 
+/// sled's segment size for new databases: its log items above a quarter of
+/// it are written as separate blob files, which sled never syncs; at 8 MiB a
+/// leaf of sixteen chunks stays inline (and blobs are synced by
+/// [`Ledger::sync`] all the same).
+const SLED_SEGMENT_BYTES: usize = 8 * 1024 * 1024;
+
+/// The segment size a database was made with (sled refuses another), or
+/// the size for a new one.
+fn segment_size(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("conf"))
+        .ok()
+        .and_then(|conf| {
+            conf.lines()
+                .find_map(|line| line.strip_prefix("segment_size: "))
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(SLED_SEGMENT_BYTES)
+}
+
 pub(crate) fn open_tree(dir: &Path) -> Result<sled::Db, StoreError> {
     let deadline = std::time::Instant::now() + SLED_LOCK_GRACE;
+    let segment = segment_size(dir);
     loop {
         // No background flusher: every commit flushes and syncs itself.
         let config = sled::Config::new()
             .path(dir)
             .flush_every_ms(None)
+            .segment_size(segment)
             .cache_capacity(SLED_CACHE_BYTES);
         match guard(|| config.open())? {
             Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
