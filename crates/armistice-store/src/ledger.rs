@@ -33,9 +33,11 @@ pub const SLED_DIR: &str = "sled";
 pub enum OpenMode {
     /// To append: the folder lock is taken and the database opened in place.
     Write,
-    /// To read. Nothing of the ledger's files is written: the database is
-    /// opened in place when the folder is writable, otherwise (a read-only
-    /// mount, a write-protected copy) a private copy of it is read.
+    /// To read. Nothing of the ledger's files is written: sled's recovery
+    /// writes to the files it opens (it rewrites the tail of the active
+    /// segment and regenerates its snapshot), so a private copy of the
+    /// database is read — a copy-on-write clone where the file system
+    /// makes one (`copy_file_range`), a plain copy otherwise.
     Read,
     /// To check: always a private copy, so that sled's own recovery never
     /// rewrites a damaged database before it has been examined.
@@ -47,7 +49,9 @@ pub struct Ledger {
     path: PathBuf,
     origin: String,
     keys: Mutex<SigningKeys>,
-    pub(crate) tree: sled::Db,
+    /// sled's handle. Not dropped when a write failed: sled's drop flushes,
+    /// and after a failed write its flush never returns.
+    pub(crate) tree: SledHandle,
     sled_dir: PathBuf,
     data_file: Option<File>,
     /// Blob files already synced (see [`Ledger::sync_blobs`]).
@@ -207,13 +211,12 @@ impl Ledger {
             return Err(StoreError::NotALedger(path.to_owned()));
         }
         let lock = lock_folder(path, mode)?;
-        let writable = mode == OpenMode::Write || folder_writable(path);
-        let (copy, sled_dir) = match (mode, writable) {
-            (OpenMode::Write, _) | (OpenMode::Read, true) => {
+        let (copy, sled_dir) = match mode {
+            OpenMode::Write => {
                 crate::recover::clean_sled_leftovers(&path.join(SLED_DIR))?;
                 (None, path.join(SLED_DIR))
             }
-            _ => {
+            OpenMode::Read | OpenMode::Examine => {
                 let copy = crate::recover::private_copy(&path.join(SLED_DIR))?;
                 let dir = copy.path().join(SLED_DIR);
                 (Some(copy), dir)
@@ -246,7 +249,7 @@ impl Ledger {
             path: path.to_owned(),
             origin,
             keys: Mutex::new(SigningKeys::default()),
-            tree,
+            tree: SledHandle(Some(tree)),
             sled_dir: sled_dir.clone(),
             synced_blobs: Mutex::new(Default::default()),
             data_file,
@@ -498,6 +501,9 @@ impl Ledger {
             };
             let synced = written.and_then(|(goal, root)| {
                 self.sync()?;
+                // The head record goes only where the database went: a
+                // folder removed or replaced meanwhile gets none of it.
+                self.check_identity()?;
                 self.write_head_record(goal, root)?;
                 self.check_identity()?;
                 Ok(goal)
@@ -661,18 +667,35 @@ impl Ledger {
     }
 }
 
+/// sled's handle, which a ledger whose write failed never drops.
+pub(crate) struct SledHandle(Option<sled::Db>);
+
+impl std::ops::Deref for SledHandle {
+    type Target = sled::Db;
+
+    fn deref(&self) -> &sled::Db {
+        // Only `Ledger::drop` takes the handle out, and nothing reads it after.
+        self.0
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("the sled handle is used after the ledger was dropped"))
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        if self.broken.load(Ordering::Relaxed) {
+            // sled's drop flushes, and after a failed write its flush never
+            // returns: the handle is left to the end of the process, and
+            // nothing more is written through it.
+            std::mem::forget(self.tree.0.take());
+        }
+    }
+}
+
 /// The origin a ledger made before `--origin` existed has: `armistice/`
 /// and the first 8 bytes of its operator key in hex.
 pub fn default_origin(operator_public_key: &[u8; 32]) -> String {
     format!("armistice/{}", hex::encode(&operator_public_key[..8]))
-}
-
-fn folder_writable(path: &Path) -> bool {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(path.join(SLED_DIR).join("db"))
-        .is_ok()
-        && !std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly())
 }
 
 /// Takes the ledger folder's own lock: the one that says "in use". Readers
@@ -708,11 +731,10 @@ const SLED_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// stops growing with the ledger.
 const SLED_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
 
-/// sled's segment size for new databases: its log items above a quarter of
-/// it are written as separate blob files, which sled never syncs; at 8 MiB a
-/// leaf of sixteen chunks stays inline (and blobs are synced by
-/// [`Ledger::sync`] all the same).
-const SLED_SEGMENT_BYTES: usize = 8 * 1024 * 1024;
+/// sled's segment size for new databases (sled's default). Its log items
+/// above a quarter of it are written as separate blob files, which sled
+/// never syncs: [`Ledger::sync`] syncs them before the database.
+const SLED_SEGMENT_BYTES: usize = 512 * 1024;
 
 /// The segment size a database was made with (sled refuses another), or
 /// the size for a new one.

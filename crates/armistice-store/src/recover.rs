@@ -45,8 +45,13 @@ pub fn private_copy(sled_dir: &Path) -> Result<tempfile::TempDir, StoreError> {
     Ok(copy)
 }
 
+/// Copies a folder (`std::fs::copy` uses `copy_file_range`, which clones
+/// on file systems that can); the copy is the reader's own, so it is made
+/// writable whatever the originals' modes.
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(to)?;
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700))?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let target = to.join(entry.file_name());
@@ -54,6 +59,7 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
             copy_tree(&entry.path(), &target)?;
         } else {
             std::fs::copy(entry.path(), &target)?;
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600))?;
         }
     }
     Ok(())
