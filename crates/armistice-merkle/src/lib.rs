@@ -34,9 +34,9 @@
 //! ```
 
 pub mod checkpoint;
-pub mod note;
 mod hash;
 mod memory;
+pub mod note;
 mod tree;
 mod verify;
 

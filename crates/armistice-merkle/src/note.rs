@@ -104,7 +104,10 @@ fn check_name(name: &str) -> Result<(), NoteKeyError> {
 }
 
 /// Splits `<name>+<hex id>+<base64 key>` and checks the id and algorithm.
-fn parse_parts(text: &str, what: &'static str) -> Result<(String, [u8; 4], [u8; 32]), NoteKeyError> {
+fn parse_parts(
+    text: &str,
+    what: &'static str,
+) -> Result<(String, [u8; 4], [u8; 32]), NoteKeyError> {
     let malformed = |detail: &str| NoteKeyError::Malformed {
         what,
         detail: detail.to_owned(),
@@ -312,7 +315,8 @@ mod tests {
     use super::*;
 
     // The example keys of Go's golang.org/x/mod/sumdb/note documentation.
-    const GO_SKEY: &str = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+    const GO_SKEY: &str =
+        "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
     const GO_VKEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
 
     #[test]
