@@ -1,0 +1,1 @@
+//! Headless Chromium for web-view tests (to come).
