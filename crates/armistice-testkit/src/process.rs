@@ -112,6 +112,20 @@ pub(crate) fn group_members(pgrp: u32, comm: &str) -> Vec<u32> {
         .collect()
 }
 
+/// Live processes with an argument that contains `needle`.
+pub(crate) fn with_argument(needle: &str) -> Vec<u32> {
+    all_pids()
+        .into_iter()
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+                cmdline
+                    .split(|&byte| byte == 0)
+                    .any(|arg| String::from_utf8_lossy(arg).contains(needle))
+            })
+        })
+        .collect()
+}
+
 /// Sends SIGKILL to `pid` (through `kill`, which needs no `unsafe`).
 pub(crate) fn kill(pid: u32) -> Result<()> {
     run(

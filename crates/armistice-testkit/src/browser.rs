@@ -1,1 +1,0 @@
-//! Headless Chromium for web-view tests (to come).
