@@ -18,7 +18,7 @@ use crate::{Error, Result};
 pub const SERVER_USER: &str = "armistice-pg";
 
 /// The programs the kit runs; a bin directory without them is no install.
-const PROGRAMS_NEEDED: [&str; 3] = ["initdb", "pg_ctl", "pg_basebackup"];
+const PROGRAMS_NEEDED: [&str; 4] = ["initdb", "postgres", "pg_ctl", "pg_basebackup"];
 
 /// The tool name in [`Error::NotInstalled`].
 const TOOL: &str = "PostgreSQL";
