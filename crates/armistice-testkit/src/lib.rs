@@ -27,6 +27,8 @@ mod error;
 pub mod pg;
 mod process;
 
+use std::io::Write as _;
+
 pub use error::{Error, Result};
 
 /// Unwraps what the kit started, or tells the test to skip itself.
@@ -51,7 +53,10 @@ fn skip_unless_ci<T>(result: Result<T>, in_ci: bool) -> Option<T> {
             if in_ci {
                 panic!("{error}, but CI must not skip: .ci/run installs it");
             }
-            eprintln!("{error}");
+            // Straight to standard error, in one write: the test harness
+            // captures `eprintln!` of a passing test, and a skip should be
+            // seen.
+            let _ = std::io::stderr().write_all(format!("{error}\n").as_bytes());
             None
         }
         Err(error) => panic!("{error}"),
