@@ -43,7 +43,11 @@ fn the_last_entry_rewritten_and_rechained_is_caught() {
     let ledger = ledger();
     tamper::rewrite_last_entry(ledger.path(), |statement| {
         if let armistice_core::Event::ViolationAlleged(e) = &mut statement.event {
-            tamper::replace_text(&mut e.description, "Generated claim T2", "Generated claim X2");
+            tamper::replace_text(
+                &mut e.description,
+                "Generated claim T2",
+                "Generated claim X2",
+            );
         }
     });
     // The rewrite took (the helper is not a no-op).

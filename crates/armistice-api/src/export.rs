@@ -14,7 +14,10 @@ pub fn export_line(seq: u64, bytes: &[u8]) -> Result<Map<String, Value>, ApiErro
     let split = split_entry(bytes).map_err(|e| corrupt(e.to_string()))?;
     let record = split.record().map_err(|e| corrupt(e.to_string()))?;
     if record.header.seq != seq {
-        return Err(corrupt(format!("its header says seq {}", record.header.seq)));
+        return Err(corrupt(format!(
+            "its header says seq {}",
+            record.header.seq
+        )));
     }
     let (payload, original) = split.payload();
     let salts = match split.committed().map_err(|e| corrupt(e.to_string()))? {

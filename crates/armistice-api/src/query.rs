@@ -40,7 +40,8 @@ impl Names {
 
 /// Parses a date parameter (RFC 3339 or `YYYY-MM-DD`), naming it.
 pub fn parse_when(names: Names, name: &str, text: &str) -> Result<Timestamp, ApiError> {
-    Timestamp::parse_date_or_rfc3339(text).map_err(|e| ApiError::Invalid(format!("{}: {e}", names.of(name))))
+    Timestamp::parse_date_or_rfc3339(text)
+        .map_err(|e| ApiError::Invalid(format!("{}: {e}", names.of(name))))
 }
 
 /// The view asked for: `at` (default `now`) and `known_at` (default everything).
@@ -61,7 +62,12 @@ pub fn view(
     Ok(View::new(at, known_at))
 }
 
-fn id<T>(names: Names, name: &str, text: &str, parse: impl Fn(String) -> Result<T, String>) -> Result<T, ApiError> {
+fn id<T>(
+    names: Names,
+    name: &str,
+    text: &str,
+    parse: impl Fn(String) -> Result<T, String>,
+) -> Result<T, ApiError> {
     parse(text.to_owned()).map_err(|e| ApiError::Invalid(format!("{}: {e}", names.of(name))))
 }
 
@@ -292,7 +298,11 @@ pub fn chain_intact(store: &dyn Store, to: u64) -> Result<bool, ApiError> {
 }
 
 /// `timeline`: the readable story of one agreement and its claims.
-pub fn timeline(store: &dyn Store, agreement: &AgreementId, view: View) -> Result<String, ApiError> {
+pub fn timeline(
+    store: &dyn Store,
+    agreement: &AgreementId,
+    view: View,
+) -> Result<String, ApiError> {
     let records = store.agreement_records(agreement.as_str())?;
     let mut story = StoryReplay::new(agreement.clone(), view);
     for record in &records {

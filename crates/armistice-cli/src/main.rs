@@ -41,7 +41,9 @@ fn main() -> ExitCode {
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            eprintln!("armistice: internal error: {detail}; nothing was acknowledged that is not durable");
+            eprintln!(
+                "armistice: internal error: {detail}; nothing was acknowledged that is not durable"
+            );
             ExitCode::from(2)
         }
     }

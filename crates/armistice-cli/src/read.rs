@@ -64,7 +64,10 @@ pub fn log(global: &Global, args: &LogArgs) -> anyhow::Result<()> {
             marks.push_str(" backfilled");
         }
         if record.redaction.is_redacted() {
-            marks.push_str(&format!(" redacted({})", record.redaction.field_names().join(",")));
+            marks.push_str(&format!(
+                " redacted({})",
+                record.redaction.field_names().join(",")
+            ));
         }
         text.push_str(&format!(
             "{:>6}  {:<20}  {:<20}  {:<26}  {:<8}  {}{marks}\n",

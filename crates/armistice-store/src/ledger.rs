@@ -320,7 +320,12 @@ impl Ledger {
 
     /// A database shorter than the head record, or with another entry at
     /// its size, lost acknowledged entries: a loud error, never a smaller "ok".
-    fn compare_head_record(&self, record: &HeadRecord, head: Head, root: [u8; 32]) -> Result<(), StoreError> {
+    fn compare_head_record(
+        &self,
+        record: &HeadRecord,
+        head: Head,
+        root: [u8; 32],
+    ) -> Result<(), StoreError> {
         let lost = |detail: String| StoreError::Lost {
             recorded: record.seq,
             found: head.seq,
@@ -655,9 +660,12 @@ impl Ledger {
         let count = 1u64 << level;
         let mut hashes = Vec::with_capacity(count as usize);
         for seq in first..first + count {
-            let bytes = write::entry_bytes(&self.tree, &Overlay::default(), seq)?
-                .ok_or_else(|| {
-                    StoreError::corrupt(seq, format!("entries for Merkle node ({level}, {index}) are missing"))
+            let bytes =
+                write::entry_bytes(&self.tree, &Overlay::default(), seq)?.ok_or_else(|| {
+                    StoreError::corrupt(
+                        seq,
+                        format!("entries for Merkle node ({level}, {index}) are missing"),
+                    )
                 })?;
             let (_, leaf_len) = armistice_core::Header::decode(&bytes)
                 .map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
@@ -774,8 +782,9 @@ pub(crate) fn open_tree(dir: &Path) -> Result<sled::Db, StoreError> {
 fn read_head(tree: &sled::Db) -> Result<Head, StoreError> {
     match guard(|| tree.get([layout::HEAD]))?? {
         None => Ok(Head::EMPTY),
-        Some(value) => Head::decode(&value)
-            .ok_or_else(|| StoreError::corrupt(0, "the head marker is damaged")),
+        Some(value) => {
+            Head::decode(&value).ok_or_else(|| StoreError::corrupt(0, "the head marker is damaged"))
+        }
     }
 }
 
@@ -792,7 +801,9 @@ impl Session<'_> {
         // passes a bound (uncommitted), so that memory stays bounded; the
         // rest lands with the commit. A session that fails before the bound
         // never touches the database.
-        if self.stage.entries.len() >= HANDOVER_ENTRIES || self.stage.staged_bytes() >= HANDOVER_BYTES {
+        if self.stage.entries.len() >= HANDOVER_ENTRIES
+            || self.stage.staged_bytes() >= HANDOVER_BYTES
+        {
             self.ledger.write_pending(&mut self.writer)?;
             let ops = {
                 let view = self.view();
@@ -827,7 +838,9 @@ impl Session<'_> {
 
     /// Stages entries copied byte for byte, in seq order (a migration).
     pub fn append_raw(&mut self, entries: Vec<Vec<u8>>) -> Result<(), StoreError> {
-        if self.stage.entries.len() >= HANDOVER_ENTRIES || self.stage.staged_bytes() >= HANDOVER_BYTES {
+        if self.stage.entries.len() >= HANDOVER_ENTRIES
+            || self.stage.staged_bytes() >= HANDOVER_BYTES
+        {
             let ops = {
                 let view = self.view();
                 write::stage_ops(&self.stage, &view, false)?
@@ -928,7 +941,8 @@ impl Drop for Session<'_> {
         let _ = self.ledger.write_pending(&mut self.writer);
         if self.direct {
             let keys = self.writer.operator_keys.clone();
-            let _ = crate::recover::truncate_after(&self.ledger.tree, self.stage.committed.seq, &keys);
+            let _ =
+                crate::recover::truncate_after(&self.ledger.tree, self.stage.committed.seq, &keys);
         }
         self.writer.rules = RuleState::default();
     }

@@ -8,8 +8,8 @@ use crate::error::StoreError;
 use crate::guard::guard;
 use crate::layout::{self, CHUNK_ENTRIES};
 use crate::ledger::SLED_DIR;
-use crate::types::OperatorKeys;
 use crate::tree::STORED_LEVEL_MIN;
+use crate::types::OperatorKeys;
 use crate::write::Overlay;
 use armistice_core::Header;
 use std::collections::BTreeMap;
@@ -82,8 +82,12 @@ pub fn truncate_after(tree: &sled::Db, head: u64, keys: &OperatorKeys) -> Result
         let Some(index) = layout::key_u64(&key, layout::CHUNK) else {
             continue;
         };
-        let entries = chunk::decode(&value)
-            .ok_or_else(|| StoreError::corrupt(index * CHUNK_ENTRIES + 1, format!("chunk {index} is damaged")))?;
+        let entries = chunk::decode(&value).ok_or_else(|| {
+            StoreError::corrupt(
+                index * CHUNK_ENTRIES + 1,
+                format!("chunk {index} is damaged"),
+            )
+        })?;
         for (offset, bytes) in entries.into_iter().enumerate() {
             let seq = index * CHUNK_ENTRIES + offset as u64 + 1;
             if seq <= head {
@@ -111,8 +115,7 @@ pub fn truncate_after(tree: &sled::Db, head: u64, keys: &OperatorKeys) -> Result
         ops.remove(layout::event_id(&header.event_id).to_vec());
         let key = layout::stream_segment(&header.stream, layout::segment_of(header.version.max(1)));
         if !segments.contains_key(&key) {
-            let current = guard(|| tree.get(&key))??
-                .and_then(|v| layout::unpack_seqs(&v));
+            let current = guard(|| tree.get(&key))??.and_then(|v| layout::unpack_seqs(&v));
             segments.insert(key.clone(), current);
         }
         if let Some(Some(seqs)) = segments.get_mut(&key) {

@@ -119,13 +119,23 @@ pub mod layout {
         for item in db.scan_prefix([keys::CHUNK]) {
             let (key, value) = item.expect("read a chunk");
             let index = keys::key_u64(&key, keys::CHUNK).expect("a chunk key");
-            for (offset, entry) in chunk::decode(&value).expect("a chunk").into_iter().enumerate() {
-                all.push((index * keys::CHUNK_ENTRIES + offset as u64 + 1, entry.to_vec()));
+            for (offset, entry) in chunk::decode(&value)
+                .expect("a chunk")
+                .into_iter()
+                .enumerate()
+            {
+                all.push((
+                    index * keys::CHUNK_ENTRIES + offset as u64 + 1,
+                    entry.to_vec(),
+                ));
             }
         }
         for item in db.scan_prefix([keys::TAIL]) {
             let (key, value) = item.expect("read a tail entry");
-            all.push((keys::key_u64(&key, keys::TAIL).expect("a tail key"), value.to_vec()));
+            all.push((
+                keys::key_u64(&key, keys::TAIL).expect("a tail key"),
+                value.to_vec(),
+            ));
         }
         all.sort_by_key(|(seq, _)| *seq);
         all.into_iter().map(|(_, bytes)| bytes).collect()
@@ -135,30 +145,55 @@ pub mod layout {
     /// `all` again: chunks and tail keys, summaries, event ids, stream
     /// segments, Merkle nodes and the head marker.
     pub fn rebuild(db: &sled::Db, all: Vec<Vec<u8>>) {
-        for prefix in [keys::CHUNK, keys::TAIL, keys::SUMMARY, keys::EVENT_ID, keys::STREAM, keys::MERKLE] {
+        for prefix in [
+            keys::CHUNK,
+            keys::TAIL,
+            keys::SUMMARY,
+            keys::EVENT_ID,
+            keys::STREAM,
+            keys::MERKLE,
+        ] {
             for item in db.scan_prefix([prefix]) {
-                db.remove(item.expect("read a key").0).expect("remove a key");
+                db.remove(item.expect("read a key").0)
+                    .expect("remove a key");
             }
         }
-        let records: Vec<_> = all.iter().map(|e| decode_entry(e).expect("an entry decodes")).collect();
+        let records: Vec<_> = all
+            .iter()
+            .map(|e| decode_entry(e).expect("an entry decodes"))
+            .collect();
         let full = all.len() as u64 / keys::CHUNK_ENTRIES;
         for index in 0..full {
-            let range = (index * keys::CHUNK_ENTRIES) as usize..((index + 1) * keys::CHUNK_ENTRIES) as usize;
+            let range = (index * keys::CHUNK_ENTRIES) as usize
+                ..((index + 1) * keys::CHUNK_ENTRIES) as usize;
             let slices: Vec<&[u8]> = all[range.clone()].iter().map(Vec::as_slice).collect();
-            db.insert(keys::chunk(index), chunk::encode(&slices)).expect("write a chunk");
+            db.insert(keys::chunk(index), chunk::encode(&slices))
+                .expect("write a chunk");
             let summary = chunk::Summary::of(records[range].iter());
-            db.insert(keys::summary(index), summary.encode()).expect("write a summary");
+            db.insert(keys::summary(index), summary.encode())
+                .expect("write a summary");
         }
-        for (position, entry) in all.iter().enumerate().skip((full * keys::CHUNK_ENTRIES) as usize) {
-            db.insert(keys::tail(position as u64 + 1), entry.clone()).expect("write a tail entry");
+        for (position, entry) in all
+            .iter()
+            .enumerate()
+            .skip((full * keys::CHUNK_ENTRIES) as usize)
+        {
+            db.insert(keys::tail(position as u64 + 1), entry.clone())
+                .expect("write a tail entry");
         }
         let mut segments: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = Default::default();
         for record in &records {
             let header = &record.header;
-            db.insert(keys::event_id(&header.event_id), header.seq.to_be_bytes().to_vec())
-                .expect("write an event id");
+            db.insert(
+                keys::event_id(&header.event_id),
+                header.seq.to_be_bytes().to_vec(),
+            )
+            .expect("write an event id");
             segments
-                .entry(keys::stream_segment(&header.stream, keys::segment_of(header.version)))
+                .entry(keys::stream_segment(
+                    &header.stream,
+                    keys::segment_of(header.version),
+                ))
                 .or_default()
                 .extend_from_slice(&header.seq.to_be_bytes());
         }
@@ -189,7 +224,8 @@ pub mod layout {
                 .collect();
             if height >= armistice_store::STORED_LEVEL_MIN {
                 for (index, hash) in level.iter().enumerate() {
-                    db.insert(keys::merkle(height, index as u64), hash.to_vec()).expect("write a node");
+                    db.insert(keys::merkle(height, index as u64), hash.to_vec())
+                        .expect("write a node");
                 }
             }
         }
@@ -199,7 +235,8 @@ pub mod layout {
             hash: last.hash,
             recorded_at: last.header.recorded_at,
         };
-        db.insert([keys::HEAD], head.encode()).expect("write the head marker");
+        db.insert([keys::HEAD], head.encode())
+            .expect("write the head marker");
         db.flush().expect("flush sled");
     }
 }
