@@ -143,10 +143,11 @@ fn output_to_a_full_device_is_a_clear_error() {
 #[test]
 fn a_busy_ledger_says_how_to_wait() {
     let ledger = example();
-    // An import reading standard input holds the ledger until its input ends.
+    // An import reading standard input holds the ledger until its input ends
+    // (it waits for the ledger itself, should a probe below hold it as it starts).
     let mut holder = ledger.command();
     holder
-        .args(["import", "-"])
+        .args(["--wait", "60", "import", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -156,6 +157,10 @@ fn a_busy_ledger_says_how_to_wait() {
         let output = ledger.run(&["status"]);
         if !output.status.success() {
             break common::expect_error(output, "status while another process writes");
+        }
+        if let Some(status) = holder.try_wait().unwrap() {
+            let output = holder.wait_with_output().unwrap();
+            panic!("the importer ended early ({status}): {}", describe(&output));
         }
         assert!(
             Instant::now() < deadline,
@@ -199,14 +204,16 @@ fn a_busy_ledger_says_how_to_wait() {
 #[test]
 fn bad_wait_values_are_refused_naming_wait() {
     let ledger = Ledger::new();
-    for value in [
-        "inf", "-inf", "1e19", "-1", "nan", "NaN", "86401", "abc", "",
-    ] {
+    for value in ["inf", "1e19", "-1", "nan", "NaN", "86401", "abc", ""] {
         let output = ledger.run(&["--wait", value, "status"]);
         assert_clean_error(&output, &format!("--wait {value:?}"));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains("--wait"), "--wait {value:?}: {stderr}");
     }
+    // (`--wait -inf` reads as an unknown flag `-i`; given with `=` it is a value.)
+    let output = ledger.run(&["--wait=-inf", "status"]);
+    assert_clean_error(&output, "--wait=-inf");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--wait"));
     for value in ["0", "0.5", "86400"] {
         ledger.ok(&["--wait", value, "status"]);
     }
