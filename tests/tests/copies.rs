@@ -228,49 +228,22 @@ fn a_redacted_entry_keeps_its_signature_and_its_reading_copy_is_bound() {
     mirror.ok(&["verify", "--against", checkpoint]);
 
     // The reading copy edited: refused by verify-proof and by a mirror.
-    let edits: Vec<(&str, Box<dyn Fn(&mut serde_json::Map<String, Value>)>)> = vec![
+    // Each edit sets one field of the redacted entry's line.
+    let edits: [(&str, Value); 6] = [
+        ("location", json!({"name": "Somewhere else"})),
         (
             "location",
-            Box::new(|l| {
-                l.insert("location".into(), json!({"name": "Somewhere else"}));
-            }),
+            json!({"name": "[redacted]", "lat": 1.0, "lon": 2.0}),
         ),
-        (
-            "location",
-            Box::new(|l| {
-                l.insert(
-                    "location".into(),
-                    json!({"name": "[redacted]", "lat": 1.0, "lon": 2.0}),
-                );
-            }),
-        ),
-        (
-            "count",
-            Box::new(|l| {
-                l.insert("count".into(), json!(300));
-            }),
-        ),
-        (
-            "description",
-            Box::new(|l| {
-                l.insert("description".into(), json!("Nobody saw anything"));
-            }),
-        ),
-        (
-            "casualties",
-            Box::new(|l| {
-                l.insert("casualties".into(), json!({"killed": 0, "injured": 0}));
-            }),
-        ),
-        (
-            "incident_at",
-            Box::new(|l| {
-                l.insert("incident_at".into(), json!("2025-01-02T00:00:00Z"));
-            }),
-        ),
+        ("count", json!(300)),
+        ("description", json!("Nobody saw anything")),
+        ("casualties", json!({"killed": 0, "injured": 0})),
+        ("incident_at", json!("2025-01-02T00:00:00Z")),
     ];
-    for (field, edit) in edits {
-        let edited = edit_export(&export, seq, |l| edit(l));
+    for (field, value) in edits {
+        let edited = edit_export(&export, seq, |line| {
+            line.insert(field.into(), value);
+        });
         refused_both_ways(
             &origin,
             checkpoint,
