@@ -500,3 +500,79 @@ fn two_redactions_of_one_entry_leave_a_ledger_that_verifies_and_copies() {
     );
     assert_eq!(copy.export(), export);
 }
+
+/// Reproduction 3, on an incremental sync: a line for a seq the copy holds
+/// already is checked like a new one — it says nothing its entry does not
+/// (redaction marks with no redaction in the log, other payload bytes,
+/// other salts). (BUG: such a line is answered "already recorded".)
+#[test]
+fn an_overlapping_copy_line_is_checked_like_a_new_one() {
+    let origin = Ledger::new();
+    let first_16: String = common::spring_2025()
+        .lines()
+        .take(16)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    origin.backfill(&first_16);
+    let export = origin.export();
+    let copy = copy_of(&origin);
+    copy.backfill(&export);
+    let line_10 = parse_lines(&export)[9].clone();
+    assert_eq!(line_10["claim"], "UA-2025-03-19-sloviansk-rail");
+    let overlap = |edit: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+        let mut line = line_10.clone();
+        edit(line.as_object_mut().unwrap());
+        format!("{line}\n")
+    };
+    let forged_redaction = overlap(&|line| {
+        line.insert("description".into(), json!("Nothing happened"));
+        line.insert("redacted".into(), json!(["description"]));
+        line["salts"].as_object_mut().unwrap().remove("description");
+    });
+    let marked_only = overlap(&|line| {
+        line.insert("description".into(), json!("Nothing happened"));
+        line.insert("redacted".into(), json!(["description"]));
+    });
+    let other_payload = overlap(&|line| {
+        let payload = line["payload"].as_str().unwrap();
+        let mut bytes = base64_decode(payload);
+        *bytes.last_mut().unwrap() ^= 1;
+        line.insert("payload".into(), json!(base64_encode(&bytes)));
+    });
+    let other_salt = overlap(&|line| {
+        line["salts"]["description"] = json!("00".repeat(16));
+    });
+    let before = copy.snapshot();
+    for (what, line, fields) in [
+        (
+            "forged redaction",
+            forged_redaction,
+            &["redacted", "description"][..],
+        ),
+        ("redaction marks", marked_only, &["redacted", "description"]),
+        ("other payload bytes", other_payload, &["payload"]),
+        ("another salt", other_salt, &["salts", "description"]),
+    ] {
+        let output = copy.run_stdin(&["import", "--backfill", "-"], &line);
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = common::expect_error(output, &format!("overlap with {what}: {stdout}"));
+        assert!(stderr.contains("line 1"), "{what}: {stderr}");
+        assert!(
+            fields.iter().any(|f| stderr.contains(&format!("`{f}`"))),
+            "{what}: names one of {fields:?}: {stderr}"
+        );
+    }
+    assert_eq!(copy.snapshot(), before);
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
