@@ -780,3 +780,20 @@ fn verify_proof_with_the_wrong_key_names_both() {
         "names the key found ({found_id}): {stderr}"
     );
 }
+
+/// `migrate` of a folder that holds no ledger says so, naming it. (BUG: "I/O
+/// error: No such file or directory (os error 2): No such file or directory
+/// (os error 2)", naming nothing.)
+#[test]
+fn migrate_of_a_missing_ledger_says_so() {
+    let scratch = Ledger::new();
+    let output = armistice(scratch.dir())
+        .args(["--ledger", "no-such.ledger", "migrate"])
+        .output()
+        .unwrap();
+    let stderr = common::expect_error(output, "migrate of a missing ledger");
+    assert!(
+        stderr.contains("no-such.ledger"),
+        "names the folder: {stderr}"
+    );
+}
