@@ -786,6 +786,39 @@ fn a_byte_altered_in_sled_is_caught_naming_its_seq() {
     }
 }
 
+/// The same in a sealed chunk (entries 1 to 64 packed in one value once the
+/// log holds more than 64 entries).
+#[test]
+fn a_byte_altered_in_a_sealed_chunk_is_caught_naming_its_seq() {
+    let positions: [(&str, BytePicker); 2] = [
+        ("near the end", |len| len - 2),
+        ("in the middle", |len| len / 2),
+    ];
+    for (what, at) in positions {
+        let ledger = example();
+        let more: String = (0..9)
+            .map(|i| {
+                format!(
+                    r#"{{"type":"party_registered","by":"operator","party":"P{i}","name":"Party {i}","role":"mediator"}}"#
+                ) + "\n"
+            })
+            .collect();
+        ledger.record(&more);
+        assert_eq!(ledger.head().entries, 70);
+        flip_stored_byte(&ledger, 17, at);
+        let output = ledger.run(&["verify", "--json"]);
+        assert_eq!(
+            output.status.code(),
+            Some(EXIT_DAMAGE),
+            "byte {what}: {}",
+            describe(&output)
+        );
+        let report: Value =
+            serde_json::from_slice(&output.stdout).expect("verify --json reports damage as JSON");
+        assert_eq!(report["first_bad_seq"], 17, "byte {what}: {report}");
+    }
+}
+
 #[test]
 fn a_rewritten_and_rechained_history_fails_against_an_old_checkpoint() {
     let original = example();
