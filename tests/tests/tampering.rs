@@ -41,12 +41,18 @@ fn assert_caught(ledger: &Ledger, what: &str) {
 #[test]
 fn the_last_entry_rewritten_and_rechained_is_caught() {
     let ledger = ledger();
-    tamper::rewrite_last_entry(ledger.path(), |payload| {
-        tamper::replace_bytes(payload, b"Generated claim T2", b"Generated claim X2");
+    tamper::rewrite_last_entry(ledger.path(), |statement| {
+        if let armistice_core::Event::ViolationAlleged(e) = &mut statement.event {
+            tamper::replace_text(
+                &mut e.description,
+                "Generated claim T2",
+                "Generated claim X2",
+            );
+        }
     });
     // The rewrite took (the helper is not a no-op).
     let db = tamper::open_tree(ledger.path());
-    let (_, last) = tamper::entries(&db).pop().expect("an entry");
+    let last = tamper::entries(&db).pop().expect("an entry");
     assert!(last.windows(18).any(|w| w == b"Generated claim X2"));
     drop(db);
     assert_caught(&ledger, "the last entry rewritten");

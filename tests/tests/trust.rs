@@ -253,6 +253,23 @@ fn signed_elsewhere(key: &Path, world: &str, line: &str) -> Value {
     entry
 }
 
+/// `armistice sign --key KEY`: the line signed offline, with its
+/// `event_id`, `occurred_at`, `salts` and `signature`.
+fn signed_offline(ledger: &Ledger, key: &Path, line: &str) -> Value {
+    let output = ledger.run_stdin(&["sign", "--key", key.to_str().unwrap(), "-"], line);
+    assert!(
+        output.status.success(),
+        "sign {line}: {}",
+        describe(&output)
+    );
+    let signed: Value = serde_json::from_slice(&output.stdout).expect("sign prints a JSON line");
+    assert!(
+        signed["signature"].is_string() && signed["salts"].is_object(),
+        "{signed}"
+    );
+    signed
+}
+
 /// Submits `line`, which must be rejected naming `field`, leaving the ledger unchanged.
 fn rejected(ledger: &Ledger, args: &[&str], line: &str, field: &str) {
     let before = ledger.snapshot();
@@ -264,23 +281,56 @@ fn rejected(ledger: &Ledger, args: &[&str], line: &str, field: &str) {
     assert_eq!(ledger.snapshot(), before, "unchanged after {line}");
 }
 
+/// The 32 key bytes of a verifier key `<name>+<id>+<base64(0x01 || key)>`,
+/// checking its key id (C2SP signed note: the first 4 bytes of
+/// SHA-256(name || 0x0A || 0x01 || key)) on the way.
+fn vkey_bytes(vkey: &str) -> [u8; 32] {
+    // A key name holds no `+`; the base64 may.
+    let mut parts = vkey.splitn(3, '+');
+    let (name, id, blob) = (
+        parts.next().unwrap(),
+        parts
+            .next()
+            .unwrap_or_else(|| panic!("no key id in {vkey}")),
+        parts.next().unwrap_or_else(|| panic!("no key in {vkey}")),
+    );
+    let blob = BASE64
+        .decode(blob)
+        .unwrap_or_else(|e| panic!("{vkey}: {e}"));
+    assert_eq!(blob.len(), 33, "algorithm byte and Ed25519 key: {vkey}");
+    assert_eq!(blob[0], 0x01, "Ed25519: {vkey}");
+    let key: [u8; 32] = blob[1..].try_into().unwrap();
+    let expected_id = &sha256(&[name.as_bytes(), b"\n", &[0x01], &key])[..4];
+    assert_eq!(id, hex::encode(expected_id), "key id of {vkey}");
+    key
+}
+
+/// A verifier key's 32 key bytes in hex: how entries store a public key.
+fn vkey_hex(vkey: &str) -> String {
+    hex::encode(vkey_bytes(vkey))
+}
+
 #[test]
 fn keygen_writes_a_private_key_0600_and_the_public_key() {
     use std::os::unix::fs::PermissionsExt;
     let ledger = Ledger::new();
     let (file, public) = keygen(&ledger, "ua");
-    assert!(
-        public.len() == 64 && public.bytes().all(|b| b.is_ascii_hexdigit()),
-        "{public}"
-    );
+    // `keygen` prints the verifier key `<name>+<id>+<base64>`, named after the file.
+    assert!(public.starts_with("ua+"), "{public}");
+    let key = vkey_bytes(&public);
     let mode = std::fs::metadata(&file).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "private key mode {mode:o}");
     let pub_file = PathBuf::from(format!("{}.pub", file.display()));
     assert_eq!(std::fs::read_to_string(&pub_file).unwrap().trim(), public);
     let private = std::fs::read_to_string(&file).unwrap();
+    let id = public.split('+').nth(1).unwrap();
     assert!(
-        !private.contains(&public),
-        "the private key file holds the secret"
+        private.starts_with(&format!("PRIVATE+KEY+ua+{id}+")),
+        "a signed-note secret key with the same name and id: {private}"
+    );
+    assert!(
+        !private.contains(&public) && !private.contains(&BASE64.encode(key)),
+        "the private key file holds the secret, not the public key"
     );
     let mode = std::fs::metadata(ledger.operator_key())
         .unwrap()
@@ -327,15 +377,20 @@ fn a_party_with_a_key_must_sign_and_bad_signatures_are_rejected() {
         malformed["signature"] = Value::String(bad.to_owned());
         rejected(&ledger, &record, &malformed.to_string(), "signature");
     }
-    // Replayed: UA's valid signature on another UA statement.
-    let mut replayed: Value = serde_json::from_str(&ua_claim("C9")).unwrap();
+    // Replayed: UA's valid signature on another UA statement (signed
+    // offline, with its salts, then given the other statement's signature).
+    let mut replayed = signed_offline(&ledger, &ua_key, &ua_claim("C9"));
     replayed["event_id"] = statement["event_id"].clone();
     replayed["occurred_at"] = statement["occurred_at"].clone();
     replayed["signature"] = Value::String(signature.clone());
     rejected(&ledger, &record, &replayed.to_string(), "signature");
-    // Replayed: the same statement with one field changed.
+    // Replayed: the same statement with one field added (and a salt for it,
+    // so that only the signature can tell).
     let mut altered = statement.clone();
     altered["conditions"] = Value::String("only if sanctions are lifted".into());
+    let mut salts = altered["salts"].as_object().cloned().unwrap_or_default();
+    salts.insert("conditions".into(), Value::String("ab".repeat(16)));
+    altered["salts"] = Value::Object(salts);
     rejected(&ledger, &record, &altered.to_string(), "signature");
     // Replayed: UA's signature on RU's otherwise identical statement.
     let mut as_ru = statement.clone();
@@ -347,6 +402,7 @@ fn a_party_with_a_key_must_sign_and_bad_signatures_are_rejected() {
     )
     .unwrap();
     by_mediator["signature"] = Value::String(signature.clone());
+    by_mediator["salts"] = serde_json::json!({ "reason": "cd".repeat(16) });
     rejected(&ledger, &record, &by_mediator.to_string(), "signature");
     assert_eq!(ledger.head().entries, 5, "nothing was recorded so far");
 
@@ -413,7 +469,7 @@ fn a_rotated_key_replaces_the_old_one() {
     assert!(output.status.success(), "{}", describe(&output));
     let stored = ledger.entries().pop().unwrap();
     assert_eq!(stored["type"], "party_key_rotated");
-    assert_eq!(stored["public_key"], new_ua.as_str());
+    assert_eq!(stored["public_key"], vkey_hex(&new_ua));
 
     // From that entry on, the old key no longer speaks for UA.
     let before = ledger.snapshot();
@@ -485,16 +541,25 @@ fn checkpoint_is_a_signed_c2sp_note() {
     assert_eq!(json["origin"], origin);
     assert_eq!(json["size"], 61);
     assert_eq!(hex32(&json["root_hash"]), root);
-    let public = std::fs::read_to_string(ledger.path().join("operator.key.pub")).unwrap();
+    // The operator's verifier key is kept beside the ledger as `operator.vkey`,
+    // named after the origin the checkpoints carry.
+    let vkey = std::fs::read_to_string(ledger.path().join("operator.vkey")).unwrap();
+    let vkey = vkey.trim();
+    assert_eq!(
+        name, origin,
+        "the signature is by the key named after the origin"
+    );
+    assert!(vkey.starts_with(&format!("{origin}+")), "{vkey}");
+    assert_eq!(json["vkey"], vkey, "{json}");
+    let public = vkey_bytes(vkey);
     assert_eq!(
         json["public_key"],
-        public.trim(),
+        hex::encode(public),
         "signed with the operator key"
     );
 
     // C2SP: key id = SHA-256(name || 0x0A || 0x01 || public key)[..4]; the
     // signature covers the note text up to and including the blank line's start.
-    let public: [u8; 32] = hex::decode(public.trim()).unwrap().try_into().unwrap();
     let key_id = &sha256(&[name.as_bytes(), b"\n", &[0x01], &public])[..4];
     assert_eq!(&blob[..4], key_id, "C2SP key id");
     assert_eq!(json["key_id"], hex::encode(key_id));
@@ -653,22 +718,33 @@ fn consistency_proofs_check_without_this_program() {
 // ---------------------------------------------------------------------------
 // Tampering.
 
-/// The sled key of entry `seq`.
-fn entry_key(seq: u64) -> Vec<u8> {
-    let mut key = vec![b'e'];
-    key.extend_from_slice(&seq.to_be_bytes());
-    key
-}
-
-/// XORs one byte of entry `seq`'s stored value, directly through sled, while
-/// no armistice process runs. `at` picks the byte from the value's length.
+/// XORs one byte of entry `seq`'s stored bytes, directly through sled, while
+/// no armistice process runs. `at` picks the byte from the entry's length.
+/// Entries of a full chunk of 64 live packed in key `C` + chunk index (each
+/// entry preceded by its u32 length), the others in key `T` + seq.
 fn flip_stored_byte(ledger: &Ledger, seq: u64, at: BytePicker) {
-    let db = sled::open(ledger.path().join("sled")).expect("open the ledger's sled");
-    let key = entry_key(seq);
-    let mut value = db.get(&key).unwrap().expect("entry stored").to_vec();
-    let index = at(value.len());
-    value[index] ^= 0x01;
-    db.insert(&key, value).unwrap();
+    use armistice_store::{chunk, layout};
+    let db =
+        sled::open(ledger.path().join(armistice_store::SLED_DIR)).expect("open the ledger's sled");
+    let sealed = layout::chunk(layout::chunk_of(seq));
+    let (key, mut value, start, len) = match db.get(sealed).unwrap() {
+        Some(value) => {
+            let value = value.to_vec();
+            let position = ((seq - 1) % layout::CHUNK_ENTRIES) as usize;
+            let entry = chunk::entry_at(&value, position).expect("entry in its chunk");
+            let start = entry.as_ptr() as usize - value.as_ptr() as usize;
+            let len = entry.len();
+            (sealed.to_vec(), value, start, len)
+        }
+        None => {
+            let key = layout::tail(seq);
+            let value = db.get(key).unwrap().expect("entry stored").to_vec();
+            let len = value.len();
+            (key.to_vec(), value, 0, len)
+        }
+    };
+    value[start + at(len)] ^= 0x01;
+    db.insert(key, value).unwrap();
     db.flush().unwrap();
 }
 
@@ -707,6 +783,39 @@ fn a_byte_altered_in_sled_is_caught_naming_its_seq() {
             .expect("verify --json reports damage as JSON");
         assert_eq!(report["ok"], false, "{report}");
         assert_eq!(report["first_bad_seq"], 17, "{report}");
+    }
+}
+
+/// The same in a sealed chunk (entries 1 to 64 packed in one value once the
+/// log holds more than 64 entries).
+#[test]
+fn a_byte_altered_in_a_sealed_chunk_is_caught_naming_its_seq() {
+    let positions: [(&str, BytePicker); 2] = [
+        ("near the end", |len| len - 2),
+        ("in the middle", |len| len / 2),
+    ];
+    for (what, at) in positions {
+        let ledger = example();
+        let more: String = (0..9)
+            .map(|i| {
+                format!(
+                    r#"{{"type":"party_registered","by":"operator","party":"P{i}","name":"Party {i}","role":"mediator"}}"#
+                ) + "\n"
+            })
+            .collect();
+        ledger.record(&more);
+        assert_eq!(ledger.head().entries, 70);
+        flip_stored_byte(&ledger, 17, at);
+        let output = ledger.run(&["verify", "--json"]);
+        assert_eq!(
+            output.status.code(),
+            Some(EXIT_DAMAGE),
+            "byte {what}: {}",
+            describe(&output)
+        );
+        let report: Value =
+            serde_json::from_slice(&output.stdout).expect("verify --json reports damage as JSON");
+        assert_eq!(report["first_bad_seq"], 17, "byte {what}: {report}");
     }
 }
 
@@ -773,11 +882,12 @@ fn redaction_keeps_the_chain_the_proofs_and_the_checkpoints() {
     let description = target["description"].as_str().unwrap().to_owned();
 
     // Only the operator redacts.
-    let by_party = r#"{"type":"entry_redacted","by":"UA","target_seq":10,"reason":"r"}"#;
+    let by_party = r#"{"type":"entry_redacted","by":"UA","target_seq":10,"reason":"r","fields":["description"]}"#;
     rejected(&ledger, &["record", "-"], by_party, "by");
 
+    // A redaction names the fields it removes (never implicit).
     ledger.record(
-        r#"{"type":"entry_redacted","by":"operator","target_seq":10,"reason":"witness safety"}"#,
+        r#"{"type":"entry_redacted","by":"operator","target_seq":10,"reason":"witness safety","fields":["description","location"]}"#,
     );
     let report = ledger.verify();
     assert_eq!(report["entries"], 62);
@@ -820,7 +930,11 @@ fn redaction_keeps_the_chain_the_proofs_and_the_checkpoints() {
     let export = ledger.export();
     let redacted = ledger.entries()[9].clone();
     assert_eq!(redacted["seq"], 10);
-    assert_eq!(redacted["redacted"], true, "{redacted}");
+    assert_eq!(
+        redacted["redacted"],
+        serde_json::json!(["description", "location"]),
+        "the export lists the redacted fields: {redacted}"
+    );
     assert_eq!(redacted["hash"], target["hash"]);
     assert!(
         !export.contains(&secret),
@@ -843,9 +957,10 @@ fn redaction_keeps_the_chain_the_proofs_and_the_checkpoints() {
     let place = entry_11["location"]["name"].as_str().unwrap().to_owned();
     let kept = entry_11["description"].as_str().unwrap().to_owned();
     for bad in [
-        r#"{"type":"entry_redacted","by":"operator","target_seq":99,"reason":"r"}"#,
-        r#"{"type":"entry_redacted","by":"operator","target_seq":10,"reason":"twice"}"#,
+        r#"{"type":"entry_redacted","by":"operator","target_seq":99,"reason":"r","fields":["description"]}"#,
+        r#"{"type":"entry_redacted","by":"operator","target_seq":10,"reason":"twice","fields":["description"]}"#,
         r#"{"type":"entry_redacted","by":"operator","target_seq":11,"reason":"r","fields":["colour"]}"#,
+        r#"{"type":"entry_redacted","by":"operator","target_seq":11,"reason":"r"}"#,
     ] {
         common::expect_error(ledger.run_stdin(&["record", "-"], bad), bad);
     }
@@ -854,7 +969,11 @@ fn redaction_keeps_the_chain_the_proofs_and_the_checkpoints() {
     );
     let export = ledger.export();
     let entry_11 = ledger.entries()[10].clone();
-    assert_eq!(entry_11["redacted"], true, "{entry_11}");
+    assert_eq!(
+        entry_11["redacted"],
+        serde_json::json!(["location"]),
+        "{entry_11}"
+    );
     assert!(
         entry_11["location"]["name"] != place.as_str(),
         "the redacted location is gone: {entry_11}"

@@ -87,6 +87,24 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Serve the ledger over HTTP: appends with signed receipts, queries, proofs, a live feed, tlog-tiles.
     Serve(crate::serve::ServeArgs),
+    /// Serve a C2SP tlog-witness: cosign the checkpoints of the given logs while they stay consistent.
+    Witness(WitnessArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct WitnessArgs {
+    /// The address to listen on, e.g. 127.0.0.1:7380 (port 0: any free port).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: String,
+    /// The witness's secret key file: a signed-note key, PRIVATE+KEY+<name>+<id>+<base64>.
+    #[arg(long, value_name = "KEYFILE")]
+    pub key: PathBuf,
+    /// A log to witness: its verifier key <origin>+<id>+<base64>, or a file holding it (repeatable).
+    #[arg(long = "log", value_name = "VKEY", required = true)]
+    pub logs: Vec<String>,
+    /// The folder of the witness's state [default: ./armistice.witness].
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

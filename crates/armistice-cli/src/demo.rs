@@ -3,10 +3,10 @@
 
 use crate::args::{AuditArgs, ClaimsArgs, DemoArgs, Global, StatusArgs, When};
 use crate::ingest::{ingest, Lines};
-use crate::{out, outln};
-use armistice_store::OpenMode;
 use crate::{open, query};
+use crate::{out, outln};
 use anyhow::bail;
+use armistice_store::OpenMode;
 use indicatif::ProgressBar;
 use std::io::Cursor;
 

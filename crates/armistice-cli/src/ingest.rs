@@ -86,8 +86,12 @@ impl Lines {
                     self.number
                 );
             }
-            let text = std::str::from_utf8(&self.buffer)
-                .map_err(|_| anyhow!("line {}: not valid UTF-8; nothing was recorded", self.number))?;
+            let text = std::str::from_utf8(&self.buffer).map_err(|_| {
+                anyhow!(
+                    "line {}: not valid UTF-8; nothing was recorded",
+                    self.number
+                )
+            })?;
             let text = text.trim();
             if !text.is_empty() {
                 return Ok(Some((self.number, text.to_owned())));
@@ -170,7 +174,14 @@ pub fn record(global: &Global, args: &RecordArgs) -> anyhow::Result<()> {
         .transpose()?;
     let lines = Lines::open(&args.file)?;
     let ledger = open(global, OpenMode::Write)?;
-    let outcome = ingest(&ledger, lines, false, key.as_ref(), &ProgressBar::hidden(), Some(RECORD_EVENTS_MAX))?;
+    let outcome = ingest(
+        &ledger,
+        lines,
+        false,
+        key.as_ref(),
+        &ProgressBar::hidden(),
+        Some(RECORD_EVENTS_MAX),
+    )?;
     print_appended(&outcome.appended, args.json)
 }
 
@@ -315,7 +326,15 @@ fn ingest_with(
 /// Copies an export line by line into `ledger` (a copy): every line must
 /// be an export line (with its `hash`) and reproduce its entry exactly.
 pub fn ingest_copies(ledger: &Ledger, lines: Lines) -> anyhow::Result<ImportSummary> {
-    ingest_with(ledger, lines, true, None, &ProgressBar::hidden(), None, true)
+    ingest_with(
+        ledger,
+        lines,
+        true,
+        None,
+        &ProgressBar::hidden(),
+        None,
+        true,
+    )
 }
 
 /// `armistice sign`: signs each line with a party key, offline, and prints

@@ -35,7 +35,13 @@ fn default_name(path: &Path) -> String {
         .unwrap_or_default();
     let name: String = stem
         .chars()
-        .map(|c| if c.is_whitespace() || c.is_control() || c == '+' { '-' } else { c })
+        .map(|c| {
+            if c.is_whitespace() || c.is_control() || c == '+' {
+                '-'
+            } else {
+                c
+            }
+        })
         .collect();
     if name.is_empty() {
         "armistice-key".to_owned()
@@ -69,8 +75,8 @@ pub fn write_secret(path: &Path, signer: &NoteSigner) -> anyhow::Result<()> {
 
 /// Writes a verifier key file.
 pub fn write_verifier(path: &Path, verifier: &NoteVerifier) -> anyhow::Result<()> {
-    let mut file = std::fs::File::create(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let mut file =
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
     writeln!(file, "{verifier}")?;
     file.sync_all()?;
     Ok(())

@@ -15,6 +15,7 @@ mod receipts;
 mod remote;
 mod serve;
 mod trust;
+mod witness;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -43,7 +44,9 @@ fn main() -> ExitCode {
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            eprintln!("armistice: internal error: {detail}; nothing was acknowledged that is not durable");
+            eprintln!(
+                "armistice: internal error: {detail}; nothing was acknowledged that is not durable"
+            );
             ExitCode::from(2)
         }
     }
@@ -79,6 +82,7 @@ fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         C::RotateOperatorKey(a) => open::rotate_operator_key(global, &a).map(ok),
         C::Migrate(a) => migrate::migrate(global, &a).map(ok),
         C::Serve(a) => serve::serve(global, &a).map(ok),
+        C::Witness(a) => witness::run(&a).map(ok),
     }
 }
 

@@ -43,8 +43,11 @@ pub fn verify_proof(args: &VerifyProofArgs) -> anyhow::Result<()> {
     for (path, note) in notes {
         let size = note.checkpoint.size;
         let signer = match &copy {
-            Some((_, ledger)) => NoteVerifier::new(ledger.origin(), &ledger.operator_keys().for_checkpoint(size))
-                .map_err(|e| anyhow!("{e}"))?,
+            Some((_, ledger)) => NoteVerifier::new(
+                ledger.origin(),
+                &ledger.operator_keys().for_checkpoint(size),
+            )
+            .map_err(|e| anyhow!("{e}"))?,
             None => key.clone(),
         };
         check_signature(&path, &note, &signer)?;
@@ -120,7 +123,9 @@ fn check_roots(ledger: &Ledger, checkpoints: &[SignedCheckpoint]) -> anyhow::Res
     for signed in checkpoints {
         let size = signed.checkpoint.size;
         if size > len {
-            bail!("the checkpoint at size {size} covers more entries than the export holds ({len})");
+            bail!(
+                "the checkpoint at size {size} covers more entries than the export holds ({len})"
+            );
         }
         if ledger.root(size)? != signed.checkpoint.root {
             bail!("the export's first {size} entries do not give the checkpoint's root: history was rewritten");

@@ -60,7 +60,9 @@ pub fn init(global: &Global, args: &InitArgs) -> anyhow::Result<()> {
     outln!("origin: {}", verifier.name())?;
     outln!("operator key: {verifier}")?;
     if args.operator_vkey.is_some() {
-        outln!("this is a copy: it checks the operator's statements and checkpoints and signs none")?;
+        outln!(
+            "this is a copy: it checks the operator's statements and checkpoints and signs none"
+        )?;
     } else {
         outln!(
             "operator token for `serve`: {} (mode 0600)",
@@ -157,7 +159,9 @@ pub fn rotate_operator_key(global: &Global, args: &RotateOperatorKeyArgs) -> any
         );
     };
     let new_key = match &args.new_key {
-        Some(file) => keys::read_signer(file, ledger.origin())?.signing_key().clone(),
+        Some(file) => keys::read_signer(file, ledger.origin())?
+            .signing_key()
+            .clone(),
         None => SigningKey::generate(&mut rand_core::OsRng),
     };
     if new_key.verifying_key() == current.verifying_key() {

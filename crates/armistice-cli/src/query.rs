@@ -9,7 +9,9 @@ use armistice_api::query::{self, ClaimQuery, Names};
 use armistice_api::ApiError;
 use armistice_core::entry::sha256;
 use armistice_core::Timestamp;
-use armistice_projections::{render_audit, render_claims, render_status, EvidenceCheck, EvidenceOutcome, View};
+use armistice_projections::{
+    render_audit, render_claims, render_status, EvidenceCheck, EvidenceOutcome, View,
+};
 use armistice_store::OpenMode;
 use serde::Serialize;
 use std::path::Path;
@@ -116,7 +118,11 @@ const EVIDENCE_FILES_MAX: usize = 100_000;
 pub fn check_evidence(dir: &Path, sha256_hex: &str, uri: &str) -> anyhow::Result<EvidenceCheck> {
     let path_part = uri
         .split_once(':')
-        .filter(|(scheme, _)| scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)))
+        .filter(|(scheme, _)| {
+            scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        })
         .map_or(uri, |(_, rest)| rest)
         .trim_start_matches('/');
     let safe = !path_part.is_empty()
@@ -130,13 +136,15 @@ pub fn check_evidence(dir: &Path, sha256_hex: &str, uri: &str) -> anyhow::Result
     if safe {
         candidates.push(dir.join(path_part));
     }
-    let mut found: Vec<std::path::PathBuf> = candidates.into_iter().filter(|p| p.is_file()).collect();
+    let mut found: Vec<std::path::PathBuf> =
+        candidates.into_iter().filter(|p| p.is_file()).collect();
     if let (true, Some(name)) = (found.is_empty(), &name) {
         found = find_by_name(dir, name);
     }
     let mut outcome = EvidenceOutcome::Missing;
     for path in found {
-        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let actual = hex::encode(sha256(&bytes));
         if actual == sha256_hex {
             outcome = EvidenceOutcome::Ok;
@@ -170,7 +178,9 @@ fn find_by_name(dir: &Path, name: &str) -> Vec<std::path::PathBuf> {
             let path = entry.path();
             match entry.file_type() {
                 Ok(t) if t.is_dir() => pending.push(path),
-                Ok(t) if t.is_file() && entry.file_name().to_string_lossy() == name => found.push(path),
+                Ok(t) if t.is_file() && entry.file_name().to_string_lossy() == name => {
+                    found.push(path)
+                }
                 _ => {}
             }
         }

@@ -3,10 +3,10 @@
 use crate::args::{CheckpointArgs, Global, Proof, ProveArgs};
 use crate::open::{open, operator_verifier};
 use crate::out;
-use armistice_store::OpenMode;
 use anyhow::bail;
 use armistice_merkle::checkpoint::{parse_note, SignedCheckpoint};
 use armistice_store::Ledger;
+use armistice_store::OpenMode;
 use base64::Engine;
 use ed25519_dalek::VerifyingKey;
 use armistice_api::output::{self, Format};

@@ -190,9 +190,7 @@ fn slots(statement: &mut Statement) -> Vec<(Field, Slot<'_>)> {
         Event::AgreementSigned(e) => {
             out.push((F::Conditions, Slot::OptionalText(&mut e.conditions)))
         }
-        Event::AgreementTermsContested(e) => {
-            out.push((F::Statement, Slot::Text(&mut e.statement)))
-        }
+        Event::AgreementTermsContested(e) => out.push((F::Statement, Slot::Text(&mut e.statement))),
         Event::AgreementSuspended(e) => out.push((F::Reason, Slot::Text(&mut e.reason))),
         Event::AgreementTerminated(e) => out.push((F::Reason, Slot::Text(&mut e.reason))),
         Event::AllegationRetracted(e) => out.push((F::Reason, Slot::Text(&mut e.reason))),
@@ -220,7 +218,10 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
         .unwrap_or_else(|e| unreachable!("encoding a disclosed value failed: {e}"))
 }
 
-fn decode<T: serde::de::DeserializeOwned>(field: Field, bytes: &[u8]) -> Result<T, DisclosureError> {
+fn decode<T: serde::de::DeserializeOwned>(
+    field: Field,
+    bytes: &[u8],
+) -> Result<T, DisclosureError> {
     let (value, used) = bincode::serde::decode_from_slice(bytes, bincode::config::standard())
         .map_err(|_| DisclosureError::BadValue(field))?;
     if used != bytes.len() {
@@ -246,7 +247,12 @@ impl Slot<'_> {
             Slot::Evidence(items) => {
                 let text: EvidenceText = items
                     .iter_mut()
-                    .map(|i| (std::mem::take(&mut i.uri), std::mem::take(&mut i.description)))
+                    .map(|i| {
+                        (
+                            std::mem::take(&mut i.uri),
+                            std::mem::take(&mut i.description),
+                        )
+                    })
                     .collect();
                 Some(encode(&text))
             }
@@ -355,7 +361,9 @@ pub fn commit(statement: &Statement, salts: &Salts) -> Result<Committed, Disclos
             }
             continue;
         };
-        let salt = *salts.get(&field).ok_or(DisclosureError::MissingSalt(field))?;
+        let salt = *salts
+            .get(&field)
+            .ok_or(DisclosureError::MissingSalt(field))?;
         commitments.push((field as u8, digest(field, &salt, &value)));
         disclosures.push(Disclosure {
             field: field as u8,
@@ -381,7 +389,10 @@ pub fn commit(statement: &Statement, salts: &Salts) -> Result<Committed, Disclos
 /// The disclosures of the fields of `statement` that have a salt in
 /// `salts` (the others are skipped): what a copy that shows only some
 /// fields proves. A salt for a field the statement lacks is an error.
-pub fn disclose_fields(statement: &Statement, salts: &Salts) -> Result<Vec<Disclosure>, DisclosureError> {
+pub fn disclose_fields(
+    statement: &Statement,
+    salts: &Salts,
+) -> Result<Vec<Disclosure>, DisclosureError> {
     let mut copy = statement.clone();
     let mut disclosures = Vec::new();
     let mut used = 0;
@@ -401,7 +412,10 @@ pub fn disclose_fields(statement: &Statement, salts: &Salts) -> Result<Vec<Discl
         }
     }
     if used != salts.len() {
-        if let Some(stray) = salts.keys().find(|f| !disclosures.iter().any(|d| d.field == **f as u8)) {
+        if let Some(stray) = salts
+            .keys()
+            .find(|f| !disclosures.iter().any(|d| d.field == **f as u8))
+        {
             return Err(DisclosureError::StraySalt(*stray));
         }
     }
@@ -415,7 +429,9 @@ pub fn check_canonical(payload: &CommittedPayload) -> Result<(), DisclosureError
     let mut skeleton = payload.skeleton.clone();
     let mut commitments = payload.commitments.iter().peekable();
     for (field, slot) in slots(&mut skeleton) {
-        let committed = commitments.next_if(|(code, _)| *code == field as u8).is_some();
+        let committed = commitments
+            .next_if(|(code, _)| *code == field as u8)
+            .is_some();
         match (slot.skeleton_presence(), committed) {
             (None, _) => {
                 return Err(DisclosureError::NotCanonical(format!(

@@ -391,11 +391,17 @@ pub fn split_entry(bytes: &[u8]) -> Result<SplitEntry<'_>, DecodeError> {
     let (leaf, rest) = bytes.split_at(leaf_len);
     let body = match header.schema {
         SCHEMA_V1 => {
-            let (marker, payload) = rest.split_first().ok_or(DecodeError::Truncated(bytes.len()))?;
+            let (marker, payload) = rest
+                .split_first()
+                .ok_or(DecodeError::Truncated(bytes.len()))?;
             let redacted = match *marker {
                 V1_PAYLOAD_ORIGINAL => false,
                 V1_PAYLOAD_REDACTED => true,
-                other => return Err(DecodeError::Payload(format!("unknown payload marker {other}"))),
+                other => {
+                    return Err(DecodeError::Payload(format!(
+                        "unknown payload marker {other}"
+                    )))
+                }
             };
             Body::V1 { redacted, payload }
         }
@@ -438,7 +444,11 @@ impl SplitEntry<'_> {
         let (statement, redaction) = match self.body {
             Body::V1 { redacted, payload } => {
                 let statement = decode_payload_v1(payload)?;
-                let redaction = if redacted { Redaction::Legacy } else { Redaction::None };
+                let redaction = if redacted {
+                    Redaction::Legacy
+                } else {
+                    Redaction::None
+                };
                 (statement, redaction)
             }
             Body::V2 {

@@ -183,7 +183,9 @@ pub fn parse_public_key(text: &str) -> Result<[u8; 32], String> {
     }
     let mut parts = text.splitn(3, '+');
     let (Some(_name), Some(_id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(format!("`{text}` is neither 64 hex characters nor a verifier key <name>+<key id>+<base64>"));
+        return Err(format!(
+            "`{text}` is neither 64 hex characters nor a verifier key <name>+<key id>+<base64>"
+        ));
     };
     use base64::Engine;
     let bytes = base64::engine::general_purpose::STANDARD

@@ -344,9 +344,8 @@ fn take_salts(map: &mut Map<String, Value>) -> Result<Salts, Rejection> {
     };
     let mut salts = Salts::new();
     for (name, salt) in entries {
-        let field = Field::from_name(&name).ok_or_else(|| {
-            Rejection::field(format!("salts.{name}"), "not a redactable field")
-        })?;
+        let field = Field::from_name(&name)
+            .ok_or_else(|| Rejection::field(format!("salts.{name}"), "not a redactable field"))?;
         let salt: Salt = salt
             .as_str()
             .ok_or_else(|| "expected 32 hex characters".to_owned())
@@ -408,7 +407,10 @@ fn take_copy(map: &mut Map<String, Value>) -> Result<EntryCopy, Rejection> {
                 .into_iter()
                 .map(|n| match n {
                     Value::String(name) => Ok(name),
-                    _ => Err(Rejection::field("redacted", "expected a list of field names")),
+                    _ => Err(Rejection::field(
+                        "redacted",
+                        "expected a list of field names",
+                    )),
                 })
                 .collect::<Result<_, _>>()?;
             let fields = crate::redact::parse_fields(&names)

@@ -40,7 +40,10 @@ pub fn parse_fields(names: &[String]) -> Result<Vec<Field>, Rejection> {
             )
         })?;
         if fields.contains(&field) {
-            return Err(Rejection::field("fields", format!("`{name}` is listed twice")));
+            return Err(Rejection::field(
+                "fields",
+                format!("`{name}` is listed twice"),
+            ));
         }
         fields.push(field);
     }

@@ -83,7 +83,12 @@ pub fn verify_statement_v1(
     public_key: &[u8; 32],
     signature: &[u8; 64],
 ) -> Result<(), String> {
-    verify_payload(SCHEMA_V1, &encode_payload_v1(statement), public_key, signature)
+    verify_payload(
+        SCHEMA_V1,
+        &encode_payload_v1(statement),
+        public_key,
+        signature,
+    )
 }
 
 /// Checks `signature` over payload bytes of `schema` with `public_key`,

@@ -69,10 +69,9 @@ impl Timestamp {
     /// accepted on the command line.
     pub fn parse_date_or_rfc3339(text: &str) -> Result<Self, String> {
         let plain_date = text.len() == 10
-            && text
-                .bytes()
-                .enumerate()
-                .all(|(i, b)| matches!((i, b), (4 | 7, b'-') | (0..=3 | 5 | 6 | 8 | 9, b'0'..=b'9')));
+            && text.bytes().enumerate().all(|(i, b)| {
+                matches!((i, b), (4 | 7, b'-') | (0..=3 | 5 | 6 | 8 | 9, b'0'..=b'9'))
+            });
         if plain_date {
             let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
                 .map_err(|_| format!("`{text}` is not a calendar date"))?;

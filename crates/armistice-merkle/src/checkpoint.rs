@@ -107,7 +107,7 @@ impl Checkpoint {
     }
 
     /// Checks that [`body`](Self::body) will parse back to this checkpoint.
-    fn validate(&self) -> Result<(), CheckpointError> {
+    pub(crate) fn validate(&self) -> Result<(), CheckpointError> {
         if !is_valid_line(&self.origin) {
             return Err(CheckpointError::InvalidOrigin(self.origin.clone()));
         }
@@ -147,6 +147,19 @@ pub struct NoteSignature {
     pub signature: Vec<u8>,
 }
 
+impl NoteSignature {
+    /// The signature line without its newline: `— <key_name> <base64(key_id || signature)>`.
+    pub fn to_line(&self) -> String {
+        let mut blob = self.key_id.to_vec();
+        blob.extend_from_slice(&self.signature);
+        format!(
+            "{SIGNATURE_PREFIX}{} {}",
+            self.key_name,
+            BASE64.encode(blob)
+        )
+    }
+}
+
 /// A checkpoint with one or more signatures.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedCheckpoint {
@@ -159,9 +172,16 @@ pub struct SignedCheckpoint {
 /// Signed-note key id: the first 4 bytes of
 /// `SHA-256(key_name || 0x0A || 0x01 || public_key)` for an Ed25519 key.
 pub fn key_id(key_name: &str, public_key: &[u8; 32]) -> [u8; 4] {
+    typed_key_id(key_name, ED25519_SIGNATURE_TYPE, public_key)
+}
+
+/// Signed-note key id of a key of any signature type: the first 4 bytes of
+/// `SHA-256(key_name || 0x0A || signature_type || public_key)` (e.g. `0x04`
+/// for a C2SP `cosignature/v1` witness key).
+pub fn typed_key_id(key_name: &str, signature_type: u8, public_key: &[u8]) -> [u8; 4] {
     let digest = Sha256::new()
         .chain_update(key_name.as_bytes())
-        .chain_update([b'\n', ED25519_SIGNATURE_TYPE])
+        .chain_update([b'\n', signature_type])
         .chain_update(public_key)
         .finalize();
     [digest[0], digest[1], digest[2], digest[3]]
@@ -205,13 +225,8 @@ impl SignedCheckpoint {
         let mut note = self.checkpoint.body();
         note.push('\n');
         for sig in &self.signatures {
-            let mut blob = sig.key_id.to_vec();
-            blob.extend_from_slice(&sig.signature);
-            note.push_str(&format!(
-                "{SIGNATURE_PREFIX}{} {}\n",
-                sig.key_name,
-                BASE64.encode(blob)
-            ));
+            note.push_str(&sig.to_line());
+            note.push('\n');
         }
         note
     }
@@ -270,7 +285,9 @@ pub fn parse_note(text: &str) -> Result<SignedCheckpoint, CheckpointError> {
     })
 }
 
-fn parse_signature_line(line: &str) -> Result<NoteSignature, CheckpointError> {
+/// Parses one signature line `— <name> <base64(key id || signature)>` (without
+/// its newline), as in a note's signature block or a witness's response.
+pub fn parse_signature_line(line: &str) -> Result<NoteSignature, CheckpointError> {
     let malformed = || CheckpointError::MalformedSignatureLine(line.to_owned());
     let rest = line.strip_prefix(SIGNATURE_PREFIX).ok_or_else(malformed)?;
     let (name, encoded) = rest.split_once(' ').ok_or_else(malformed)?;
@@ -288,7 +305,7 @@ fn parse_signature_line(line: &str) -> Result<NoteSignature, CheckpointError> {
 }
 
 /// Canonical decimal: digits only, no sign, no leading zeros except `"0"`.
-fn parse_size(line: &str) -> Result<u64, CheckpointError> {
+pub fn parse_size(line: &str) -> Result<u64, CheckpointError> {
     let invalid = || CheckpointError::InvalidSize(line.to_owned());
     let canonical = !line.is_empty()
         && line.bytes().all(|b| b.is_ascii_digit())
@@ -300,7 +317,7 @@ fn parse_size(line: &str) -> Result<u64, CheckpointError> {
 }
 
 /// Standard base64 (padded, canonical trailing bits) of exactly 32 bytes.
-fn parse_root(line: &str) -> Result<Hash, CheckpointError> {
+pub fn parse_root(line: &str) -> Result<Hash, CheckpointError> {
     BASE64
         .decode(line)
         .ok()

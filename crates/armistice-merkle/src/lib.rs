@@ -1,6 +1,12 @@
 //! RFC 6962 / RFC 9162 Merkle tree hashing, inclusion and consistency proofs over
 //! stored complete subtrees, and C2SP signed-note checkpoints for the Armistice ledger.
 //!
+//! Beside the tree itself: [`checkpoint`] and [`note`] (C2SP signed notes and
+//! keys), [`cosignature`] (witness `cosignature/v1` and the quorum check),
+//! [`tiles`] (tlog-tiles paths, tile contents, entry bundles and a reader that
+//! rebuilds roots and proofs from tiles) and [`tlog_proof`] (the tlog-proof
+//! text format).
+//!
 //! The crate is pure: no I/O and no clock. Storage is abstracted by [`NodeSource`],
 //! which the caller implements over whatever holds the stored subtree hashes.
 //!
@@ -34,9 +40,12 @@
 //! ```
 
 pub mod checkpoint;
-pub mod note;
+pub mod cosignature;
 mod hash;
 mod memory;
+pub mod note;
+pub mod tiles;
+pub mod tlog_proof;
 mod tree;
 mod verify;
 

@@ -1,8 +1,13 @@
 //! Signed-note keys in the text encodings that Go's `golang.org/x/mod/sumdb/note`
 //! and other transparency-log tooling read and write:
 //!
-//! - a verifier key (public): `<name>+<key id, 8 hex>+<base64(0x01 || 32-byte Ed25519 key)>`
-//! - a signer key (secret): `PRIVATE+KEY+<name>+<key id, 8 hex>+<base64(0x01 || 32-byte seed)>`
+//! - a verifier key (public): `<name>+<key id, 8 hex>+<base64(type || 32-byte Ed25519 key)>`
+//! - a signer key (secret): `PRIVATE+KEY+<name>+<key id, 8 hex>+<base64(type || 32-byte seed)>`
+//!
+//! The type byte is [`SignatureType::Ed25519`] (`0x01`, signed-note Ed25519
+//! signatures, e.g. a log's key) or [`SignatureType::CosignatureV1`] (`0x04`,
+//! C2SP tlog-cosignature timestamped Ed25519, a witness's public key); the key
+//! id hashes the type byte in, so one Ed25519 key has a different id under each.
 //!
 //! The two cannot be confused: each parser refuses the other kind and says
 //! which kind it was given ([`KeyKind`]).
@@ -19,13 +24,46 @@
 //! # Ok::<(), armistice_merkle::note::NoteKeyError>(())
 //! ```
 
-use crate::checkpoint::{key_id, ED25519_SIGNATURE_TYPE};
+use crate::checkpoint::{typed_key_id, ED25519_SIGNATURE_TYPE};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use std::fmt;
 
 const PRIVATE_PREFIX: &str = "PRIVATE+KEY+";
+
+/// Signed-note signature type identifier of C2SP `cosignature/v1`
+/// (timestamped Ed25519 checkpoint cosignatures).
+pub const COSIGNATURE_V1_SIGNATURE_TYPE: u8 = 0x04;
+
+/// The signature types of the Ed25519 keys this module reads and writes: the
+/// byte after which a key's bytes are encoded, and hashed into its key id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SignatureType {
+    /// `0x01`: signed-note Ed25519 signatures over the note text.
+    Ed25519,
+    /// `0x04`: C2SP tlog-cosignature `cosignature/v1`, timestamped Ed25519.
+    CosignatureV1,
+}
+
+impl SignatureType {
+    /// The type identifier byte.
+    pub fn byte(self) -> u8 {
+        match self {
+            SignatureType::Ed25519 => ED25519_SIGNATURE_TYPE,
+            SignatureType::CosignatureV1 => COSIGNATURE_V1_SIGNATURE_TYPE,
+        }
+    }
+
+    /// The type of an identifier byte, if it is one of the two above.
+    pub fn from_byte(byte: u8) -> Option<Self> {
+        match byte {
+            ED25519_SIGNATURE_TYPE => Some(SignatureType::Ed25519),
+            COSIGNATURE_V1_SIGNATURE_TYPE => Some(SignatureType::CosignatureV1),
+            _ => None,
+        }
+    }
+}
 
 /// What kind of key a piece of text holds, for error messages that say
 /// what was given when another kind was expected.
@@ -103,8 +141,16 @@ fn check_name(name: &str) -> Result<(), NoteKeyError> {
     Ok(())
 }
 
+/// The parts of `<name>+<hex id>+<base64(type || key)>`.
+struct KeyParts {
+    name: String,
+    id: [u8; 4],
+    signature_type: SignatureType,
+    key: [u8; 32],
+}
+
 /// Splits `<name>+<hex id>+<base64 key>` and checks the id and algorithm.
-fn parse_parts(text: &str, what: &'static str) -> Result<(String, [u8; 4], [u8; 32]), NoteKeyError> {
+fn parse_parts(text: &str, what: &'static str) -> Result<KeyParts, NoteKeyError> {
     let malformed = |detail: &str| NoteKeyError::Malformed {
         what,
         detail: detail.to_owned(),
@@ -124,30 +170,46 @@ fn parse_parts(text: &str, what: &'static str) -> Result<(String, [u8; 4], [u8; 
     let key = BASE64
         .decode(key)
         .map_err(|_| malformed("the key is not base64"))?;
-    match key.split_first() {
-        Some((&ED25519_SIGNATURE_TYPE, rest)) => {
-            let bytes: [u8; 32] = rest
-                .try_into()
-                .map_err(|_| malformed("an Ed25519 key is 32 bytes"))?;
-            Ok((name.to_owned(), id, bytes))
-        }
-        Some((other, _)) => Err(malformed(&format!(
-            "algorithm {other:#04x} is not Ed25519 (0x01)"
-        ))),
-        None => Err(malformed("the key is empty")),
-    }
+    let (&type_byte, rest) = key
+        .split_first()
+        .ok_or_else(|| malformed("the key is empty"))?;
+    let signature_type = SignatureType::from_byte(type_byte).ok_or_else(|| {
+        malformed(&format!(
+            "algorithm {type_byte:#04x} is not Ed25519 (0x01) nor cosignature/v1 (0x04)"
+        ))
+    })?;
+    let key: [u8; 32] = rest
+        .try_into()
+        .map_err(|_| malformed("an Ed25519 key is 32 bytes"))?;
+    Ok(KeyParts {
+        name: name.to_owned(),
+        id,
+        signature_type,
+        key,
+    })
 }
 
-/// A named Ed25519 verifier key.
+/// A named Ed25519 verifier key of a given [`SignatureType`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoteVerifier {
     name: String,
     key: VerifyingKey,
+    signature_type: SignatureType,
 }
 
 impl NoteVerifier {
-    /// A verifier for `public_key` under `name`.
+    /// A signed-note Ed25519 (`0x01`) verifier for `public_key` under `name`.
     pub fn new(name: &str, public_key: &[u8; 32]) -> Result<Self, NoteKeyError> {
+        Self::with_type(name, public_key, SignatureType::Ed25519)
+    }
+
+    /// A verifier for `public_key` under `name` for signatures of `signature_type`
+    /// (e.g. [`SignatureType::CosignatureV1`] for a witness).
+    pub fn with_type(
+        name: &str,
+        public_key: &[u8; 32],
+        signature_type: SignatureType,
+    ) -> Result<Self, NoteKeyError> {
         check_name(name)?;
         let key = VerifyingKey::from_bytes(public_key).map_err(|_| NoteKeyError::Malformed {
             what: "verifier key",
@@ -156,10 +218,13 @@ impl NoteVerifier {
         Ok(NoteVerifier {
             name: name.to_owned(),
             key,
+            signature_type,
         })
     }
 
-    /// Parses `<name>+<id>+<base64 key>`; refuses a secret key, saying so.
+    /// Parses `<name>+<id>+<base64(type || key)>` of type `0x01` or `0x04`;
+    /// refuses a secret key, saying so. Check [`signature_type`](Self::signature_type)
+    /// where only one type makes sense.
     pub fn parse(text: &str) -> Result<Self, NoteKeyError> {
         let text = text.trim();
         if KeyKind::of(text) != KeyKind::Verifier {
@@ -168,8 +233,9 @@ impl NoteVerifier {
                 got: KeyKind::of(text).describe(),
             });
         }
-        let (name, id, public_key) = parse_parts(text, "verifier key")?;
-        let verifier = NoteVerifier::new(&name, &public_key)?;
+        let parts = parse_parts(text, "verifier key")?;
+        let verifier = NoteVerifier::with_type(&parts.name, &parts.key, parts.signature_type)?;
+        let id = parts.id;
         if verifier.key_id() != id {
             return Err(NoteKeyError::Malformed {
                 what: "verifier key",
@@ -188,9 +254,14 @@ impl NoteVerifier {
         &self.name
     }
 
-    /// The signed-note key id.
+    /// The signed-note key id (it depends on the signature type).
     pub fn key_id(&self) -> [u8; 4] {
-        key_id(&self.name, self.key.as_bytes())
+        typed_key_id(&self.name, self.signature_type.byte(), self.key.as_bytes())
+    }
+
+    /// The signature type this key verifies.
+    pub fn signature_type(&self) -> SignatureType {
+        self.signature_type
     }
 
     /// The 32-byte Ed25519 public key.
@@ -211,7 +282,7 @@ impl NoteVerifier {
 
 impl fmt::Display for NoteVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut key = vec![ED25519_SIGNATURE_TYPE];
+        let mut key = vec![self.signature_type.byte()];
         key.extend_from_slice(self.key.as_bytes());
         write!(
             f,
@@ -223,11 +294,13 @@ impl fmt::Display for NoteVerifier {
     }
 }
 
-/// A named Ed25519 signer key. Its `Debug` form hides the secret.
+/// A named Ed25519 signer key of a given [`SignatureType`]. Its `Debug` form
+/// hides the secret.
 #[derive(Clone)]
 pub struct NoteSigner {
     name: String,
     key: SigningKey,
+    signature_type: SignatureType,
 }
 
 impl fmt::Debug for NoteSigner {
@@ -237,12 +310,22 @@ impl fmt::Debug for NoteSigner {
 }
 
 impl NoteSigner {
-    /// A signer from a 32-byte Ed25519 seed.
+    /// A signed-note Ed25519 (`0x01`) signer from a 32-byte Ed25519 seed.
     pub fn from_seed(name: &str, seed: [u8; 32]) -> Result<Self, NoteKeyError> {
+        Self::from_seed_with_type(name, seed, SignatureType::Ed25519)
+    }
+
+    /// A signer of `signature_type` from a 32-byte Ed25519 seed.
+    pub fn from_seed_with_type(
+        name: &str,
+        seed: [u8; 32],
+        signature_type: SignatureType,
+    ) -> Result<Self, NoteKeyError> {
         check_name(name)?;
         Ok(NoteSigner {
             name: name.to_owned(),
             key: SigningKey::from_bytes(&seed),
+            signature_type,
         })
     }
 
@@ -251,7 +334,8 @@ impl NoteSigner {
         Self::from_seed(name, key.to_bytes())
     }
 
-    /// Parses `PRIVATE+KEY+<name>+<id>+<base64 seed>`; refuses a public key, saying so.
+    /// Parses `PRIVATE+KEY+<name>+<id>+<base64(type || seed)>` of type `0x01` or
+    /// `0x04`; refuses a public key, saying so.
     pub fn parse(text: &str) -> Result<Self, NoteKeyError> {
         let text = text.trim();
         let Some(rest) = text.strip_prefix(PRIVATE_PREFIX) else {
@@ -260,9 +344,9 @@ impl NoteSigner {
                 got: KeyKind::of(text).describe(),
             });
         };
-        let (name, id, seed) = parse_parts(rest, "secret key")?;
-        let signer = NoteSigner::from_seed(&name, seed)?;
-        if signer.verifier().key_id() != id {
+        let parts = parse_parts(rest, "secret key")?;
+        let signer = NoteSigner::from_seed_with_type(&parts.name, parts.key, parts.signature_type)?;
+        if signer.verifier().key_id() != parts.id {
             return Err(NoteKeyError::Malformed {
                 what: "secret key",
                 detail: "its key id does not match its name and key".into(),
@@ -276,11 +360,24 @@ impl NoteSigner {
         &self.name
     }
 
-    /// The matching verifier key.
+    /// The signature type this key signs as.
+    pub fn signature_type(&self) -> SignatureType {
+        self.signature_type
+    }
+
+    /// The matching verifier key (of the same signature type).
     pub fn verifier(&self) -> NoteVerifier {
+        self.verifier_with_type(self.signature_type)
+    }
+
+    /// The verifier key of this signer's name and Ed25519 key under another
+    /// signature type: a witness holding a signed-note secret key publishes
+    /// `verifier_with_type(SignatureType::CosignatureV1)` as its vkey.
+    pub fn verifier_with_type(&self, signature_type: SignatureType) -> NoteVerifier {
         NoteVerifier {
             name: self.name.clone(),
             key: self.key.verifying_key(),
+            signature_type,
         }
     }
 
@@ -296,7 +393,7 @@ impl NoteSigner {
 
     /// The secret text form, `PRIVATE+KEY+…`.
     pub fn to_secret_string(&self) -> String {
-        let mut key = vec![ED25519_SIGNATURE_TYPE];
+        let mut key = vec![self.signature_type.byte()];
         key.extend_from_slice(&self.key.to_bytes());
         format!(
             "{PRIVATE_PREFIX}{}+{}+{}",
@@ -312,7 +409,8 @@ mod tests {
     use super::*;
 
     // The example keys of Go's golang.org/x/mod/sumdb/note documentation.
-    const GO_SKEY: &str = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+    const GO_SKEY: &str =
+        "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
     const GO_VKEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
 
     #[test]
@@ -323,6 +421,40 @@ mod tests {
         assert_eq!(signer.to_secret_string(), GO_SKEY);
         assert_eq!(verifier.to_string(), GO_VKEY);
         assert_eq!(hex::encode(verifier.key_id()), "c74f20a3");
+    }
+
+    /// The example of the C2SP signed-note specification, "Verifier keys".
+    #[test]
+    fn the_signed_note_spec_example_verifies() {
+        let verifier = NoteVerifier::parse(
+            "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
+        )
+        .unwrap();
+        assert_eq!(verifier.signature_type(), SignatureType::Ed25519);
+        let blob = BASE64
+            .decode("Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=")
+            .unwrap();
+        assert_eq!(blob[..4], verifier.key_id());
+        assert!(verifier.verify(b"This is an example message.\n", &blob[4..]));
+        assert!(!verifier.verify(b"This is an example message!\n", &blob[4..]));
+    }
+
+    #[test]
+    fn cosigner_keys_carry_type_0x04_in_text_and_id() {
+        let signer = NoteSigner::from_seed("witness.example/w1", [3; 32]).unwrap();
+        let ed = signer.verifier();
+        let cosigner = signer.verifier_with_type(SignatureType::CosignatureV1);
+        assert_ne!(ed.key_id(), cosigner.key_id());
+        assert_eq!(
+            NoteVerifier::parse(&cosigner.to_string()).unwrap(),
+            cosigner
+        );
+        // A secret key of type 0x04 round-trips too, and keeps its type.
+        let typed =
+            NoteSigner::from_seed_with_type("w", [3; 32], SignatureType::CosignatureV1).unwrap();
+        let parsed = NoteSigner::parse(&typed.to_secret_string()).unwrap();
+        assert_eq!(parsed.signature_type(), SignatureType::CosignatureV1);
+        assert_eq!(parsed.verifier(), typed.verifier());
     }
 
     #[test]

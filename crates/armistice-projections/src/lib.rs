@@ -81,7 +81,9 @@ pub use claims::{parse_category, ClaimFilter, ClaimRow, ClaimState, Flag, CATEGO
 pub use error::ProjectionError;
 pub use fold::{replay, Party, Projection, Replay, View};
 pub use render::{render_audit, render_claims, render_status, Parties};
-pub use status::{AggregateClaim, Alleged, AgreementStatus, ClaimCounts, ContestedReading, StatusRow};
+pub use status::{
+    AggregateClaim, AgreementStatus, Alleged, ClaimCounts, ContestedReading, StatusRow,
+};
 pub use story::{timeline_story, StoryReplay};
 
 /// The version of the rules these projections apply, shown as `"rules"` in

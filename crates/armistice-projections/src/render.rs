@@ -5,7 +5,7 @@
 use crate::audit::{Audit, EvidenceOutcome};
 use crate::claims::{category_name, ClaimRow, ClaimState};
 use crate::fold::{Party, View};
-use crate::status::{Alleged, AgreementStatus, StatusRow};
+use crate::status::{AgreementStatus, Alleged, StatusRow};
 use crate::text::{clip, kind_name, minute, scope_names, table, thousands};
 use armistice_core::{PartyId, Timestamp};
 use std::collections::BTreeMap;
@@ -65,7 +65,9 @@ fn alleged_words(alleged: &Alleged) -> String {
                 format!("{} and {last}", rest.join(", "))
             }),
         };
-        words.push_str(&format!(" and {noun} {list} (not summed: they may overlap)"));
+        words.push_str(&format!(
+            " and {noun} {list} (not summed: they may overlap)"
+        ));
     }
     words
 }
@@ -77,7 +79,11 @@ fn alleged_cell(alleged_by: &BTreeMap<PartyId, Alleged>) -> String {
         .map(|(party, alleged)| {
             let mut cell = format!("{party} {}", alleged.incidents);
             if !alleged.aggregates.is_empty() {
-                let counts: Vec<String> = alleged.aggregates.iter().map(|a| thousands(a.count)).collect();
+                let counts: Vec<String> = alleged
+                    .aggregates
+                    .iter()
+                    .map(|a| thousands(a.count))
+                    .collect();
                 cell.push_str(&format!(" + agg {}", counts.join(", ")));
             }
             cell
@@ -169,11 +175,7 @@ fn agreement_paragraph(row: &StatusRow, parties: &Parties) -> String {
     }
     line(&mut out, "claims", &counts_sentence(row));
     if row.claims.total > 0 {
-        line(
-            &mut out,
-            "alleged",
-            &alleged_line(&row.alleged_by),
-        );
+        line(&mut out, "alleged", &alleged_line(&row.alleged_by));
     }
     out
 }

@@ -523,7 +523,10 @@ fn human_renderings_name_parties_and_counts() {
         projection.parties(),
         view,
     );
-    assert!(text.contains("UA alleges 0 incidents and an aggregate of 2,935"), "{text}");
+    assert!(
+        text.contains("UA alleges 0 incidents and an aggregate of 2,935"),
+        "{text}"
+    );
     assert!(
         text.contains("RU alleges 0 incidents and aggregates of 1,000 and 4,900 (not summed"),
         "{text}"

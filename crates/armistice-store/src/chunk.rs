@@ -75,18 +75,27 @@ pub struct Summary {
 impl Summary {
     /// The summary of a chunk's records.
     pub fn of<'a>(records: impl IntoIterator<Item = &'a Record>) -> Summary {
+        Summary::from_facts(records.into_iter().map(|record| {
+            let agreement = match &record.statement.event {
+                Event::ViolationAlleged(e) => Some(e.agreement.as_str().to_owned()),
+                _ => None,
+            };
+            (record.header.occurred_at, agreement)
+        }))
+    }
+
+    /// The summary of a chunk from each entry's `occurred_at` and, for an
+    /// allegation, its agreement.
+    pub fn from_facts(facts: impl IntoIterator<Item = (Timestamp, Option<String>)>) -> Summary {
         let mut summary = Summary {
             occurred_min: Timestamp::MAX,
             occurred_max: Timestamp::MIN,
             agreements: Vec::new(),
         };
-        for record in records {
-            let at = record.header.occurred_at;
+        for (at, agreement) in facts {
             summary.occurred_min = summary.occurred_min.min(at);
             summary.occurred_max = summary.occurred_max.max(at);
-            if let Event::ViolationAlleged(e) = &record.statement.event {
-                summary.agreements.push(e.agreement.as_str().to_owned());
-            }
+            summary.agreements.extend(agreement);
         }
         summary.agreements.sort();
         summary.agreements.dedup();

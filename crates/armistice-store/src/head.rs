@@ -83,7 +83,11 @@ impl HeadRecord {
             seq: field("seq")?.parse().map_err(|_| "bad seq")?,
             hash: hash(field("hash")?)?,
             root: hash(field("root")?)?,
-            recorded_at: Timestamp(field("recorded_at")?.parse().map_err(|_| "bad recorded_at")?),
+            recorded_at: Timestamp(
+                field("recorded_at")?
+                    .parse()
+                    .map_err(|_| "bad recorded_at")?,
+            ),
         };
         Ok(record)
     }

@@ -33,9 +33,11 @@ pub const SLED_DIR: &str = "sled";
 pub enum OpenMode {
     /// To append: the folder lock is taken and the database opened in place.
     Write,
-    /// To read. Nothing of the ledger's files is written: the database is
-    /// opened in place when the folder is writable, otherwise (a read-only
-    /// mount, a write-protected copy) a private copy of it is read.
+    /// To read. Nothing of the ledger's files is written: sled's recovery
+    /// writes to the files it opens (it rewrites the tail of the active
+    /// segment and regenerates its snapshot), so a private copy of the
+    /// database is read — a copy-on-write clone where the file system
+    /// makes one (`copy_file_range`), a plain copy otherwise.
     Read,
     /// To check: always a private copy, so that sled's own recovery never
     /// rewrites a damaged database before it has been examined.
@@ -47,8 +49,13 @@ pub struct Ledger {
     path: PathBuf,
     origin: String,
     keys: Mutex<SigningKeys>,
-    pub(crate) tree: sled::Db,
+    /// sled's handle. Not dropped when a write failed: sled's drop flushes,
+    /// and after a failed write its flush never returns.
+    pub(crate) tree: SledHandle,
+    sled_dir: PathBuf,
     data_file: Option<File>,
+    /// Blob files already synced (see [`Ledger::sync_blobs`]).
+    synced_blobs: Mutex<std::collections::HashSet<std::ffi::OsString>>,
     identity: Option<FolderIdentity>,
     mode: OpenMode,
     writer: Mutex<Writer>,
@@ -204,13 +211,12 @@ impl Ledger {
             return Err(StoreError::NotALedger(path.to_owned()));
         }
         let lock = lock_folder(path, mode)?;
-        let writable = mode == OpenMode::Write || folder_writable(path);
-        let (copy, sled_dir) = match (mode, writable) {
-            (OpenMode::Write, _) | (OpenMode::Read, true) => {
+        let (copy, sled_dir) = match mode {
+            OpenMode::Write => {
                 crate::recover::clean_sled_leftovers(&path.join(SLED_DIR))?;
                 (None, path.join(SLED_DIR))
             }
-            _ => {
+            OpenMode::Read | OpenMode::Examine => {
                 let copy = crate::recover::private_copy(&path.join(SLED_DIR))?;
                 let dir = copy.path().join(SLED_DIR);
                 (Some(copy), dir)
@@ -243,7 +249,9 @@ impl Ledger {
             path: path.to_owned(),
             origin,
             keys: Mutex::new(SigningKeys::default()),
-            tree,
+            tree: SledHandle(Some(tree)),
+            sled_dir: sled_dir.clone(),
+            synced_blobs: Mutex::new(Default::default()),
             data_file,
             identity,
             mode,
@@ -312,7 +320,12 @@ impl Ledger {
 
     /// A database shorter than the head record, or with another entry at
     /// its size, lost acknowledged entries: a loud error, never a smaller "ok".
-    fn compare_head_record(&self, record: &HeadRecord, head: Head, root: [u8; 32]) -> Result<(), StoreError> {
+    fn compare_head_record(
+        &self,
+        record: &HeadRecord,
+        head: Head,
+        root: [u8; 32],
+    ) -> Result<(), StoreError> {
         let lost = |detail: String| StoreError::Lost {
             recorded: record.seq,
             found: head.seq,
@@ -493,6 +506,9 @@ impl Ledger {
             };
             let synced = written.and_then(|(goal, root)| {
                 self.sync()?;
+                // The head record goes only where the database went: a
+                // folder removed or replaced meanwhile gets none of it.
+                self.check_identity()?;
                 self.write_head_record(goal, root)?;
                 self.check_identity()?;
                 Ok(goal)
@@ -582,8 +598,40 @@ impl Ledger {
         self.flushes.fetch_add(1, Ordering::Relaxed);
         guard(|| self.tree.flush())??;
         if let Some(file) = &self.data_file {
+            self.sync_blobs()?;
             file.sync_data()?;
         }
+        Ok(())
+    }
+
+    /// sled writes large items to files under `blobs/` without syncing
+    /// them; the log items that point at them are made durable only after
+    /// they are: each new blob file is synced, then the folder.
+    fn sync_blobs(&self) -> Result<(), StoreError> {
+        let dir = self.sled_dir.join("blobs");
+        let Ok(listing) = std::fs::read_dir(&dir) else {
+            return Ok(());
+        };
+        let mut synced = self.synced_blobs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut present = std::collections::HashSet::new();
+        let mut new = false;
+        for entry in listing {
+            let name = entry?.file_name();
+            if !synced.contains(&name) {
+                match File::open(dir.join(&name)) {
+                    Ok(file) => file.sync_all()?,
+                    // Collected by sled meanwhile: nothing to keep.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e.into()),
+                }
+                new = true;
+            }
+            present.insert(name);
+        }
+        if new {
+            File::open(&dir)?.sync_all()?;
+        }
+        *synced = present;
         Ok(())
     }
 
@@ -612,9 +660,12 @@ impl Ledger {
         let count = 1u64 << level;
         let mut hashes = Vec::with_capacity(count as usize);
         for seq in first..first + count {
-            let bytes = write::entry_bytes(&self.tree, &Overlay::default(), seq)?
-                .ok_or_else(|| {
-                    StoreError::corrupt(seq, format!("entries for Merkle node ({level}, {index}) are missing"))
+            let bytes =
+                write::entry_bytes(&self.tree, &Overlay::default(), seq)?.ok_or_else(|| {
+                    StoreError::corrupt(
+                        seq,
+                        format!("entries for Merkle node ({level}, {index}) are missing"),
+                    )
                 })?;
             let (_, leaf_len) = armistice_core::Header::decode(&bytes)
                 .map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
@@ -624,18 +675,35 @@ impl Ledger {
     }
 }
 
+/// sled's handle, which a ledger whose write failed never drops.
+pub(crate) struct SledHandle(Option<sled::Db>);
+
+impl std::ops::Deref for SledHandle {
+    type Target = sled::Db;
+
+    fn deref(&self) -> &sled::Db {
+        // Only `Ledger::drop` takes the handle out, and nothing reads it after.
+        self.0
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("the sled handle is used after the ledger was dropped"))
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        if self.broken.load(Ordering::Relaxed) {
+            // sled's drop flushes, and after a failed write its flush never
+            // returns: the handle is left to the end of the process, and
+            // nothing more is written through it.
+            std::mem::forget(self.tree.0.take());
+        }
+    }
+}
+
 /// The origin a ledger made before `--origin` existed has: `armistice/`
 /// and the first 8 bytes of its operator key in hex.
 pub fn default_origin(operator_public_key: &[u8; 32]) -> String {
     format!("armistice/{}", hex::encode(&operator_public_key[..8]))
-}
-
-fn folder_writable(path: &Path) -> bool {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(path.join(SLED_DIR).join("db"))
-        .is_ok()
-        && !std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly())
 }
 
 /// Takes the ledger folder's own lock: the one that says "in use". Readers
@@ -671,13 +739,33 @@ const SLED_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// stops growing with the ledger.
 const SLED_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
 
+/// sled's segment size for new databases (sled's default). Its log items
+/// above a quarter of it are written as separate blob files, which sled
+/// never syncs: [`Ledger::sync`] syncs them before the database.
+const SLED_SEGMENT_BYTES: usize = 512 * 1024;
+
+/// The segment size a database was made with (sled refuses another), or
+/// the size for a new one.
+fn segment_size(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("conf"))
+        .ok()
+        .and_then(|conf| {
+            conf.lines()
+                .find_map(|line| line.strip_prefix("segment_size: "))
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(SLED_SEGMENT_BYTES)
+}
+
 pub(crate) fn open_tree(dir: &Path) -> Result<sled::Db, StoreError> {
     let deadline = std::time::Instant::now() + SLED_LOCK_GRACE;
+    let segment = segment_size(dir);
     loop {
         // No background flusher: every commit flushes and syncs itself.
         let config = sled::Config::new()
             .path(dir)
             .flush_every_ms(None)
+            .segment_size(segment)
             .cache_capacity(SLED_CACHE_BYTES);
         match guard(|| config.open())? {
             Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
@@ -694,8 +782,9 @@ pub(crate) fn open_tree(dir: &Path) -> Result<sled::Db, StoreError> {
 fn read_head(tree: &sled::Db) -> Result<Head, StoreError> {
     match guard(|| tree.get([layout::HEAD]))?? {
         None => Ok(Head::EMPTY),
-        Some(value) => Head::decode(&value)
-            .ok_or_else(|| StoreError::corrupt(0, "the head marker is damaged")),
+        Some(value) => {
+            Head::decode(&value).ok_or_else(|| StoreError::corrupt(0, "the head marker is damaged"))
+        }
     }
 }
 
@@ -712,7 +801,9 @@ impl Session<'_> {
         // passes a bound (uncommitted), so that memory stays bounded; the
         // rest lands with the commit. A session that fails before the bound
         // never touches the database.
-        if self.stage.entries.len() >= HANDOVER_ENTRIES || self.stage.staged_bytes() >= HANDOVER_BYTES {
+        if self.stage.entries.len() >= HANDOVER_ENTRIES
+            || self.stage.staged_bytes() >= HANDOVER_BYTES
+        {
             self.ledger.write_pending(&mut self.writer)?;
             let ops = {
                 let view = self.view();
@@ -747,7 +838,9 @@ impl Session<'_> {
 
     /// Stages entries copied byte for byte, in seq order (a migration).
     pub fn append_raw(&mut self, entries: Vec<Vec<u8>>) -> Result<(), StoreError> {
-        if self.stage.entries.len() >= HANDOVER_ENTRIES || self.stage.staged_bytes() >= HANDOVER_BYTES {
+        if self.stage.entries.len() >= HANDOVER_ENTRIES
+            || self.stage.staged_bytes() >= HANDOVER_BYTES
+        {
             let ops = {
                 let view = self.view();
                 write::stage_ops(&self.stage, &view, false)?
@@ -828,9 +921,10 @@ impl Session<'_> {
 }
 
 /// Staged entries a session holds in memory before handing them to sled.
-const HANDOVER_ENTRIES: usize = 20_000;
+/// Below both bounds a rejected import never touches the database.
+const HANDOVER_ENTRIES: usize = 200_000;
 /// Staged bytes a session holds in memory before handing them to sled.
-const HANDOVER_BYTES: usize = 32 * 1024 * 1024;
+pub const HANDOVER_BYTES: usize = 64 * 1024 * 1024;
 
 /// Streams whose rule state an import keeps in memory at most before
 /// dropping it (it reloads what it needs from what it wrote).
@@ -847,7 +941,8 @@ impl Drop for Session<'_> {
         let _ = self.ledger.write_pending(&mut self.writer);
         if self.direct {
             let keys = self.writer.operator_keys.clone();
-            let _ = crate::recover::truncate_after(&self.ledger.tree, self.stage.committed.seq, &keys);
+            let _ =
+                crate::recover::truncate_after(&self.ledger.tree, self.stage.committed.seq, &keys);
         }
         self.writer.rules = RuleState::default();
     }

@@ -70,7 +70,10 @@ pub fn migrate(path: &Path) -> Result<Migrated, StoreError> {
     }
     let report = new.verify()?;
     if let Some(problem) = report.first_problem() {
-        return Err(StoreError::corrupt(problem.seq, format!("the migrated ledger does not verify: {}", problem.detail)));
+        return Err(StoreError::corrupt(
+            problem.seq,
+            format!("the migrated ledger does not verify: {}", problem.detail),
+        ));
     }
     let migrated = Migrated {
         entries: report.entries,
@@ -81,7 +84,10 @@ pub fn migrate(path: &Path) -> Result<Migrated, StoreError> {
     drop(old);
     std::fs::rename(&old_dir, path.join(OLD_SLED_DIR))?;
     std::fs::rename(staging.join(SLED_DIR), &old_dir)?;
-    std::fs::rename(staging.join(crate::head::HEAD_FILE), path.join(crate::head::HEAD_FILE))?;
+    std::fs::rename(
+        staging.join(crate::head::HEAD_FILE),
+        path.join(crate::head::HEAD_FILE),
+    )?;
     std::fs::remove_dir_all(&staging)?;
     std::fs::File::open(path)?.sync_all()?;
     drop(lock);

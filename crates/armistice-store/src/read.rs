@@ -279,14 +279,19 @@ impl Ledger {
             let (key, value) = guard(|| item)??;
             let index = layout::key_u64(&key, layout::SUMMARY)
                 .ok_or_else(|| StoreError::corrupt(0, "a chunk summary key is damaged"))?;
-            let summary = Summary::decode(&value)
-                .ok_or_else(|| StoreError::corrupt(index * CHUNK_ENTRIES + 1, "a chunk summary is damaged"))?;
+            let summary = Summary::decode(&value).ok_or_else(|| {
+                StoreError::corrupt(index * CHUNK_ENTRIES + 1, "a chunk summary is damaged")
+            })?;
             let last = (index + 1) * CHUNK_ENTRIES;
             if last > head {
                 break;
             }
             sealed_to = last;
-            if summary.agreements.binary_search(&agreement.to_owned()).is_ok() {
+            if summary
+                .agreements
+                .binary_search(&agreement.to_owned())
+                .is_ok()
+            {
                 for record in self.records(index * CHUNK_ENTRIES + 1, last) {
                     out.push(record?);
                 }

@@ -8,8 +8,8 @@ use crate::error::StoreError;
 use crate::guard::guard;
 use crate::layout::{self, CHUNK_ENTRIES};
 use crate::ledger::SLED_DIR;
-use crate::types::OperatorKeys;
 use crate::tree::STORED_LEVEL_MIN;
+use crate::types::OperatorKeys;
 use crate::write::Overlay;
 use armistice_core::Header;
 use std::collections::BTreeMap;
@@ -45,8 +45,13 @@ pub fn private_copy(sled_dir: &Path) -> Result<tempfile::TempDir, StoreError> {
     Ok(copy)
 }
 
+/// Copies a folder (`std::fs::copy` uses `copy_file_range`, which clones
+/// on file systems that can); the copy is the reader's own, so it is made
+/// writable whatever the originals' modes.
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(to)?;
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700))?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let target = to.join(entry.file_name());
@@ -54,6 +59,7 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
             copy_tree(&entry.path(), &target)?;
         } else {
             std::fs::copy(entry.path(), &target)?;
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600))?;
         }
     }
     Ok(())
@@ -76,8 +82,12 @@ pub fn truncate_after(tree: &sled::Db, head: u64, keys: &OperatorKeys) -> Result
         let Some(index) = layout::key_u64(&key, layout::CHUNK) else {
             continue;
         };
-        let entries = chunk::decode(&value)
-            .ok_or_else(|| StoreError::corrupt(index * CHUNK_ENTRIES + 1, format!("chunk {index} is damaged")))?;
+        let entries = chunk::decode(&value).ok_or_else(|| {
+            StoreError::corrupt(
+                index * CHUNK_ENTRIES + 1,
+                format!("chunk {index} is damaged"),
+            )
+        })?;
         for (offset, bytes) in entries.into_iter().enumerate() {
             let seq = index * CHUNK_ENTRIES + offset as u64 + 1;
             if seq <= head {
@@ -105,8 +115,7 @@ pub fn truncate_after(tree: &sled::Db, head: u64, keys: &OperatorKeys) -> Result
         ops.remove(layout::event_id(&header.event_id).to_vec());
         let key = layout::stream_segment(&header.stream, layout::segment_of(header.version.max(1)));
         if !segments.contains_key(&key) {
-            let current = guard(|| tree.get(&key))??
-                .and_then(|v| layout::unpack_seqs(&v));
+            let current = guard(|| tree.get(&key))??.and_then(|v| layout::unpack_seqs(&v));
             segments.insert(key.clone(), current);
         }
         if let Some(Some(seqs)) = segments.get_mut(&key) {

@@ -39,13 +39,17 @@ pub trait LogView {
     fn durable_seq(&self) -> u64;
 }
 
-/// An entry staged for appending.
+/// An entry staged for appending: its bytes and what its indexes need
+/// (the record itself is decoded again when read: a long import keeps only
+/// bytes in memory).
 #[derive(Clone, Debug)]
 pub struct StagedEntry {
     /// Its stored bytes.
     pub bytes: Vec<u8>,
-    /// Its record, as readers will see it.
-    pub record: Record,
+    /// Its header.
+    pub header: Header,
+    /// For an allegation, the agreement it is filed under.
+    pub agreement: Option<String>,
 }
 
 /// What staging needs besides the log: the operator's keys and, when the
@@ -214,13 +218,22 @@ impl Stage {
             .map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
         let header = &record.header;
         if header.seq != seq {
-            return Err(StoreError::corrupt(seq, format!("its header says seq {}", header.seq)));
+            return Err(StoreError::corrupt(
+                seq,
+                format!("its header says seq {}", header.seq),
+            ));
         }
         if header.prev_hash != self.head.hash {
-            return Err(StoreError::corrupt(seq, "the chain is broken: prev_hash is not the previous entry's hash"));
+            return Err(StoreError::corrupt(
+                seq,
+                "the chain is broken: prev_hash is not the previous entry's hash",
+            ));
         }
         if header.recorded_at < self.head.recorded_at {
-            return Err(StoreError::corrupt(seq, "recorded_at is earlier than the previous entry's"));
+            return Err(StoreError::corrupt(
+                seq,
+                "recorded_at is earlier than the previous entry's",
+            ));
         }
         if let Event::OperatorKeyRotated(e) = &record.statement.event {
             self.operator_keys.rotate(seq, e.public_key.0);
@@ -242,16 +255,12 @@ impl Stage {
     }
 
     fn staged(&self, seq: u64) -> Option<&StagedEntry> {
-        let first = self.entries.first()?.record.header.seq;
-        self.entries.get(usize::try_from(seq.checked_sub(first)?).ok()?)
+        let first = self.entries.first()?.header.seq;
+        self.entries
+            .get(usize::try_from(seq.checked_sub(first)?).ok()?)
     }
 
     fn record(&self, view: &dyn LogView, seq: u64) -> Result<Record, StoreError> {
-        if let Some(staged) = self.staged(seq) {
-            if !self.redactions.contains_key(&seq) {
-                return Ok(staged.record.clone());
-            }
-        }
         decode(seq, &self.entry_bytes(view, seq)?)
     }
 
@@ -319,7 +328,11 @@ impl Stage {
             true => None,
             false => self.signature(&statement, submission, &body, seq, context)?,
         };
-        fn checked<'a>(body: &'a Body, operator: bool, signature: Option<&'a [u8; 64]>) -> Signature<'a> {
+        fn checked<'a>(
+            body: &'a Body,
+            operator: bool,
+            signature: Option<&'a [u8; 64]>,
+        ) -> Signature<'a> {
             match body {
                 Body::Legacy { .. } => Signature::Unverifiable,
                 _ if operator => Signature::Given {
@@ -357,7 +370,11 @@ impl Stage {
                 )).into());
             }
         }
-        rules.check(&statement, checked(&body, operator, signature.as_ref()), clock)?;
+        rules.check(
+            &statement,
+            checked(&body, operator, signature.as_ref()),
+            clock,
+        )?;
         let redaction = match &statement.event {
             Event::EntryRedacted(e) => self.stage_redaction(view, e, seq, copy.hash.is_some())?,
             _ => None,
@@ -412,20 +429,20 @@ impl Stage {
             statement: body.reading_copy(statement),
         };
         let bytes = body.stored_bytes(&leaf);
-        self.push(record, bytes, &leaf);
-        let staged = &self.entries[self.entries.len() - 1].record;
-        Ok(Appended {
+        let appended = Appended {
             seq,
-            event_id: staged.header.event_id,
-            stream: staged.header.stream.clone(),
-            version: staged.header.version,
+            event_id: record.header.event_id,
+            stream: record.header.stream.clone(),
+            version: record.header.version,
             hash,
             duplicate: false,
-        })
+        };
+        self.push(record, bytes, &leaf);
+        Ok(appended)
     }
 
     fn push(&mut self, record: Record, bytes: Vec<u8>, leaf: &[u8]) {
-        let header = &record.header;
+        let header = record.header;
         let seq = header.seq;
         self.by_event_id.insert(header.event_id, seq);
         self.stream_added
@@ -445,8 +462,16 @@ impl Stage {
             hash: record.hash,
             recorded_at: header.recorded_at,
         };
+        let agreement = match &record.statement.event {
+            Event::ViolationAlleged(e) => Some(e.agreement.as_str().to_owned()),
+            _ => None,
+        };
         self.staged_bytes += bytes.len();
-        self.entries.push(StagedEntry { bytes, record });
+        self.entries.push(StagedEntry {
+            bytes,
+            header,
+            agreement,
+        });
     }
 
     /// The entry's `recorded_at`: the ledger's clock, which never runs
@@ -483,7 +508,9 @@ impl Stage {
     ) -> Result<Body, Staging> {
         let copy = &submission.copy;
         let schema = match &copy.leaf {
-            Some(leaf) => *leaf.first().ok_or_else(|| Rejection::field("leaf", "is empty"))?,
+            Some(leaf) => *leaf
+                .first()
+                .ok_or_else(|| Rejection::field("leaf", "is empty"))?,
             None => SCHEMA_VERSION,
         };
         if schema == SCHEMA_V1 {
@@ -659,13 +686,36 @@ impl Stage {
         let header = &stored.header;
         let copy = &submission.copy;
         let mismatch = [
-            ("recorded_at", copy.recorded_at.is_some_and(|t| t != header.recorded_at)),
-            ("stream", copy.derived.stream.as_ref().is_some_and(|s| *s != header.stream)),
-            ("version", copy.derived.version.is_some_and(|v| v != header.version)),
-            ("prev_hash", copy.derived.prev_hash.is_some_and(|p| p != header.prev_hash)),
-            ("backfilled", copy.backfilled.unwrap_or(false) != header.backfilled),
+            (
+                "recorded_at",
+                copy.recorded_at.is_some_and(|t| t != header.recorded_at),
+            ),
+            (
+                "stream",
+                copy.derived
+                    .stream
+                    .as_ref()
+                    .is_some_and(|s| *s != header.stream),
+            ),
+            (
+                "version",
+                copy.derived.version.is_some_and(|v| v != header.version),
+            ),
+            (
+                "prev_hash",
+                copy.derived
+                    .prev_hash
+                    .is_some_and(|p| p != header.prev_hash),
+            ),
+            (
+                "backfilled",
+                copy.backfilled.unwrap_or(false) != header.backfilled,
+            ),
             ("signature", submission.signature != header.signature),
-            ("leaf", copy.leaf.as_ref().is_some_and(|l| *l != header.encode())),
+            (
+                "leaf",
+                copy.leaf.as_ref().is_some_and(|l| *l != header.encode()),
+            ),
         ];
         if let Some((field, _)) = mismatch.iter().find(|(_, differs)| *differs) {
             return Err(Rejection::field(*field, format!(
@@ -752,9 +802,12 @@ impl Stage {
         let (payload, disclosures) = match split.committed() {
             Ok(Some(parts)) => parts,
             Ok(None) => {
-                return Err(Rejection::field("target_seq", format!(
-                    "entry {target} is of format 1, whose fields cannot be redacted one by one"
-                ))
+                return Err(Rejection::field(
+                    "target_seq",
+                    format!(
+                        "entry {target} is of format 1, whose fields cannot be redacted one by one"
+                    ),
+                )
                 .into())
             }
             Err(e) => return Err(StoreError::corrupt(target, e.to_string()).into()),
@@ -912,7 +965,9 @@ fn redacted_copy_body(
     let kept = disclose::disclose_fields(statement, &submission.salts)
         .map_err(|e| Rejection::field("salts", e.to_string()))?;
     let (revealed, redacted) = disclose::reveal(&payload, &kept).map_err(|e| {
-        Rejection::event(format!("the line's fields do not match the entry's payload: {e}"))
+        Rejection::event(format!(
+            "the line's fields do not match the entry's payload: {e}"
+        ))
     })?;
     if redacted != fields {
         return Err(Rejection::field(
@@ -1111,7 +1166,10 @@ fn check_copy(copy: &EntryCopy, header: &Header, hash: &Hash) -> Result<(), Reje
         if *stream != header.stream {
             return Err(Rejection::field(
                 "stream",
-                format!("the copy says `{stream}` but the entry belongs to `{}`", header.stream),
+                format!(
+                    "the copy says `{stream}` but the entry belongs to `{}`",
+                    header.stream
+                ),
             ));
         }
     }

@@ -87,7 +87,10 @@ mod tests {
             let expected = armistice_merkle::nodes_to_store(i, leaf, &tree).unwrap();
             assert_eq!(completed, expected, "leaf {i}");
             tree.push_hash(leaf);
-            assert_eq!(frontier.root(), armistice_merkle::root(i + 1, &tree).unwrap());
+            assert_eq!(
+                frontier.root(),
+                armistice_merkle::root(i + 1, &tree).unwrap()
+            );
             let positions: Vec<(u8, u64)> =
                 frontier.nodes.iter().map(|(l, i, _)| (*l, *i)).collect();
             assert_eq!(positions, frontier_positions(i + 1));

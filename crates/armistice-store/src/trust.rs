@@ -168,9 +168,10 @@ impl Ledger {
         let size = signed.checkpoint.size;
         self.check_size(size)?;
         if self.root(size)? != signed.checkpoint.root {
-            return Err(StoreError::corrupt(size, format!(
-                "the checkpoint at size {size} does not match this ledger's tree"
-            )));
+            return Err(StoreError::corrupt(
+                size,
+                format!("the checkpoint at size {size} does not match this ledger's tree"),
+            ));
         }
         guard(|| {
             self.tree

@@ -123,7 +123,8 @@ impl OperatorKeys {
 
     /// Forgets the rotations of entries after `head` (a rolled-back session's).
     pub fn truncate(&mut self, head: u64) {
-        self.keys.retain(|(from, _)| *from == 1 || *from <= head + 1);
+        self.keys
+            .retain(|(from, _)| *from == 1 || *from <= head + 1);
     }
 
     /// The stored form: per key, first seq (u64 BE) and the key.
@@ -174,7 +175,10 @@ mod tests {
         assert_eq!(keys.for_checkpoint(9), [1; 32]);
         assert_eq!(keys.for_checkpoint(10), [2; 32]);
         assert_eq!(OperatorKeys::decode(&keys.encode()), Some(keys.clone()));
-        assert_eq!(OperatorKeys::decode(&[1; 32]), Some(OperatorKeys::new([1; 32])));
+        assert_eq!(
+            OperatorKeys::decode(&[1; 32]),
+            Some(OperatorKeys::new([1; 32]))
+        );
         keys.truncate(10);
         assert_eq!(keys.current(), [2; 32]);
         keys.truncate(9);

@@ -319,7 +319,10 @@ impl Verifier<'_> {
                     _ => {
                         let key = key.clone();
                         tails.next();
-                        self.problem(0, format!("a stray key {key:?} is stored among the entries"));
+                        self.problem(
+                            0,
+                            format!("a stray key {key:?} is stored among the entries"),
+                        );
                         continue;
                     }
                 },
@@ -338,10 +341,13 @@ impl Verifier<'_> {
                                 stored.insert(first + offset as u64, bytes.to_vec());
                             }
                         }
-                        None => self.problem(first, format!(
-                            "chunk {index} (entries {first} to {}) does not decode",
-                            first + CHUNK_ENTRIES - 1
-                        )),
+                        None => self.problem(
+                            first,
+                            format!(
+                                "chunk {index} (entries {first} to {}) does not decode",
+                                first + CHUNK_ENTRIES - 1
+                            ),
+                        ),
                     }
                 }
                 (_, Some(seq)) => {
@@ -349,7 +355,11 @@ impl Verifier<'_> {
                         continue;
                     };
                     if sealed.contains(&layout::chunk_of(seq)) {
-                        self.problem(seq, "the entry is stored twice: in its sealed chunk and as a tail key".into());
+                        self.problem(
+                            seq,
+                            "the entry is stored twice: in its sealed chunk and as a tail key"
+                                .into(),
+                        );
                     }
                     stored.insert(seq, value.to_vec());
                 }
@@ -436,7 +446,10 @@ impl Verifier<'_> {
 
     /// Moves the chain, the tree and the indexes' expectations past `seq`.
     fn advance(&mut self, seq: u64, leaf: &[u8], record: Option<Record>) {
-        for node in self.frontier.push(seq - 1, armistice_merkle::leaf_hash(leaf)) {
+        for node in self
+            .frontier
+            .push(seq - 1, armistice_merkle::leaf_hash(leaf))
+        {
             if node.0 >= STORED_LEVEL_MIN {
                 self.expected.nodes.insert((node.0, node.1), node.2);
             }
@@ -581,7 +594,10 @@ impl Verifier<'_> {
                 (Some(id), Some(seq)) if ids.get(&id) == Some(&seq) => {
                     ids.remove(&id);
                 }
-                _ => self.problem(seq.unwrap_or(0), "an event_id index key does not match its entry".into()),
+                _ => self.problem(
+                    seq.unwrap_or(0),
+                    "an event_id index key does not match its entry".into(),
+                ),
             }
         }
         for (_, seq) in ids.into_iter().take(PROBLEMS_MAX) {
@@ -605,11 +621,17 @@ impl Verifier<'_> {
             let expected = streams.remove(&name).unwrap_or_default();
             if seqs != expected {
                 let seq = expected.iter().chain(&seqs).copied().min().unwrap_or(0);
-                self.problem(seq, format!("the index of stream {name} does not list its entries"));
+                self.problem(
+                    seq,
+                    format!("the index of stream {name} does not list its entries"),
+                );
             }
         }
         for (name, seqs) in streams {
-            self.problem(seqs.first().copied().unwrap_or(0), format!("the index of stream {name} is missing"));
+            self.problem(
+                seqs.first().copied().unwrap_or(0),
+                format!("the index of stream {name} is missing"),
+            );
         }
         let summaries = std::mem::take(&mut self.expected.summaries);
         let mut seen = 0usize;
@@ -624,14 +646,26 @@ impl Verifier<'_> {
                     // A chunk with an unreadable entry was reported already.
                     let unknown = summaries.get(index as usize).is_some_and(Option::is_none);
                     if !unknown && Summary::decode(&value) != expected {
-                        self.problem(index * CHUNK_ENTRIES + 1, format!("the summary of chunk {index} does not match its entries"));
+                        self.problem(
+                            index * CHUNK_ENTRIES + 1,
+                            format!("the summary of chunk {index} does not match its entries"),
+                        );
                     }
                 }
-                None => self.problem(0, format!("a stray key {key:?} is stored among the summaries")),
+                None => self.problem(
+                    0,
+                    format!("a stray key {key:?} is stored among the summaries"),
+                ),
             }
         }
         if seen != summaries.len() {
-            self.problem(0, format!("{seen} chunk summaries are stored for {} sealed chunks", summaries.len()));
+            self.problem(
+                0,
+                format!(
+                    "{seen} chunk summaries are stored for {} sealed chunks",
+                    summaries.len()
+                ),
+            );
         }
         let nodes = std::mem::take(&mut self.expected.nodes);
         let mut stored_nodes = 0usize;
@@ -639,7 +673,9 @@ impl Verifier<'_> {
             let (key, value) = guard(|| item)??;
             let level = key.get(1).copied().unwrap_or(u8::MAX);
             let index = layout::tail_u64(&key).unwrap_or(u64::MAX);
-            let end = (index.saturating_add(1)).checked_shl(u32::from(level)).unwrap_or(u64::MAX);
+            let end = (index.saturating_add(1))
+                .checked_shl(u32::from(level))
+                .unwrap_or(u64::MAX);
             if end > head && level < 64 {
                 continue;
             }
@@ -648,11 +684,20 @@ impl Verifier<'_> {
                 .get(&(level, index))
                 .is_some_and(|hash| hash.as_slice() == value.as_ref());
             if !matches {
-                self.problem(end.min(head), format!("stored Merkle node ({level}, {index}) does not match the entries"));
+                self.problem(
+                    end.min(head),
+                    format!("stored Merkle node ({level}, {index}) does not match the entries"),
+                );
             }
         }
         if stored_nodes != nodes.len() {
-            self.problem(0, format!("{stored_nodes} Merkle nodes are stored for {} expected", nodes.len()));
+            self.problem(
+                0,
+                format!(
+                    "{stored_nodes} Merkle nodes are stored for {} expected",
+                    nodes.len()
+                ),
+            );
         }
         Ok(())
     }
@@ -663,10 +708,13 @@ impl Verifier<'_> {
         let head = self.report.head;
         let marker = self.ledger.head();
         if marker != head {
-            self.problem(0, format!(
-                "the head marker says seq {} but the entries end at seq {}",
-                marker.seq, head.seq
-            ));
+            self.problem(
+                0,
+                format!(
+                    "the head marker says seq {} but the entries end at seq {}",
+                    marker.seq, head.seq
+                ),
+            );
         }
         match self.ledger.head_record() {
             None => self.problem(0, format!("the head record file {} is missing: nothing outside the database says how long the log should be", crate::head::HEAD_FILE)),
@@ -677,7 +725,10 @@ impl Verifier<'_> {
             let mut stored = self.ledger.operator_keys();
             stored.truncate(head.seq);
             if stored != *expected {
-                self.problem(0, "the operator's key history does not match the rotations in the log".into());
+                self.problem(
+                    0,
+                    "the operator's key history does not match the rotations in the log".into(),
+                );
             }
         }
         let tree = &self.ledger.tree;
@@ -697,16 +748,22 @@ impl Verifier<'_> {
         for item in guard(|| tree.iter().keys())? {
             let key = guard(|| item)??;
             if !key.first().is_some_and(|p| known.contains(p)) {
-                self.problem(0, format!("a stray key {:?} is stored", String::from_utf8_lossy(&key)));
+                self.problem(
+                    0,
+                    format!("a stray key {:?} is stored", String::from_utf8_lossy(&key)),
+                );
                 break;
             }
         }
         let default = tree.name();
         if let Some(extra) = tree.tree_names().into_iter().find(|name| *name != default) {
-            self.problem(0, format!(
-                "an unexpected sled tree {:?} is stored",
-                String::from_utf8_lossy(&extra)
-            ));
+            self.problem(
+                0,
+                format!(
+                    "an unexpected sled tree {:?} is stored",
+                    String::from_utf8_lossy(&extra)
+                ),
+            );
         }
         if self.report.problems.is_empty() {
             self.checkpoints()?;
@@ -721,8 +778,13 @@ impl Verifier<'_> {
                 "the head record says {} entries were committed, but the database holds {}: entries {} to {} are lost; recover them from a mirror, an export or the last checkpoint",
                 record.seq, head.seq, head.seq + 1, record.seq
             ));
-        } else if record.seq == head.seq && (record.hash != head.hash || record.root != self.frontier.root()) {
-            self.problem(head.seq, "this entry is not the one the head record names: the log was rewritten".into());
+        } else if record.seq == head.seq
+            && (record.hash != head.hash || record.root != self.frontier.root())
+        {
+            self.problem(
+                head.seq,
+                "this entry is not the one the head record names: the log was rewritten".into(),
+            );
         }
     }
 

@@ -72,7 +72,11 @@ pub fn get(tree: &sled::Db, overlay: &Overlay, key: &[u8]) -> Result<Option<Vec<
 
 /// An entry's stored bytes through `overlay`: from its sealed chunk, or
 /// its tail key. (A chunk sealed between the two reads is read again.)
-pub fn entry_bytes(tree: &sled::Db, overlay: &Overlay, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+pub fn entry_bytes(
+    tree: &sled::Db,
+    overlay: &Overlay,
+    seq: u64,
+) -> Result<Option<Vec<u8>>, StoreError> {
     if seq == 0 {
         return Ok(None);
     }
@@ -92,7 +96,11 @@ pub fn entry_bytes(tree: &sled::Db, overlay: &Overlay, seq: u64) -> Result<Optio
 }
 
 /// The seqs of a stream's entries, in version order, through `overlay`.
-pub fn stream_seqs(tree: &sled::Db, overlay: &Overlay, stream: &str) -> Result<Vec<u64>, StoreError> {
+pub fn stream_seqs(
+    tree: &sled::Db,
+    overlay: &Overlay,
+    stream: &str,
+) -> Result<Vec<u64>, StoreError> {
     let mut seqs = Vec::new();
     for segment in 0u32.. {
         let Some(value) = get(tree, overlay, &layout::stream_segment(stream, segment))? else {
@@ -114,7 +122,11 @@ pub fn stream_seqs(tree: &sled::Db, overlay: &Overlay, stream: &str) -> Result<V
 /// their summaries), their event-id keys and stream segments, the Merkle
 /// nodes they complete, the operator's key history when it changed and —
 /// with the commit only — its redactions of earlier entries.
-pub fn stage_ops(stage: &Stage, view: &crate::ledger::SledView<'_>, with_redactions: bool) -> Result<Overlay, StoreError> {
+pub fn stage_ops(
+    stage: &Stage,
+    view: &crate::ledger::SledView<'_>,
+    with_redactions: bool,
+) -> Result<Overlay, StoreError> {
     let mut ops = Overlay::default();
     let read = |ops: &Overlay, key: &[u8]| -> Result<Option<Vec<u8>>, StoreError> {
         match ops.get(key) {
@@ -128,7 +140,9 @@ pub fn stage_ops(stage: &Stage, view: &crate::ledger::SledView<'_>, with_redacti
             match read(&ops, &layout::chunk(index))? {
                 Some(value) => {
                     let mut entries: Vec<Vec<u8>> = chunk::decode(&value)
-                        .ok_or_else(|| StoreError::corrupt(*seq, format!("chunk {index} is damaged")))?
+                        .ok_or_else(|| {
+                            StoreError::corrupt(*seq, format!("chunk {index} is damaged"))
+                        })?
                         .into_iter()
                         .map(<[u8]>::to_vec)
                         .collect();
@@ -142,10 +156,13 @@ pub fn stage_ops(stage: &Stage, view: &crate::ledger::SledView<'_>, with_redacti
     }
     let mut segments: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     for staged in &stage.entries {
-        let header = &staged.record.header;
+        let header = &staged.header;
         let seq = header.seq;
         ops.put(layout::tail(seq).to_vec(), staged.bytes.clone());
-        ops.put(layout::event_id(&header.event_id).to_vec(), seq.to_be_bytes().to_vec());
+        ops.put(
+            layout::event_id(&header.event_id).to_vec(),
+            seq.to_be_bytes().to_vec(),
+        );
         let key = layout::stream_segment(&header.stream, layout::segment_of(header.version));
         let segment = match segments.get_mut(&key) {
             Some(segment) => segment,
@@ -156,7 +173,13 @@ pub fn stage_ops(stage: &Stage, view: &crate::ledger::SledView<'_>, with_redacti
         };
         segment.extend_from_slice(&seq.to_be_bytes());
         if seq % CHUNK_ENTRIES == 0 {
-            seal(&mut ops, stage, view, layout::chunk_of(seq), with_redactions)?;
+            seal(
+                &mut ops,
+                stage,
+                view,
+                layout::chunk_of(seq),
+                with_redactions,
+            )?;
         }
     }
     for (key, segment) in segments {
@@ -179,8 +202,9 @@ fn seal(
     with_redactions: bool,
 ) -> Result<(), StoreError> {
     let first = index * CHUNK_ENTRIES + 1;
+    let staged_first = stage.entries.first().map_or(u64::MAX, |e| e.header.seq);
     let mut entries = Vec::with_capacity(CHUNK_ENTRIES as usize);
-    let mut records = Vec::with_capacity(CHUNK_ENTRIES as usize);
+    let mut facts = Vec::with_capacity(CHUNK_ENTRIES as usize);
     for seq in first..first + CHUNK_ENTRIES {
         let redacted = stage.redactions.get(&seq).filter(|_| with_redactions);
         let bytes = match (redacted, ops.get(&layout::tail(seq))) {
@@ -188,8 +212,24 @@ fn seal(
             (None, Some(Some(bytes))) => bytes.clone(),
             _ => view.entry_bytes(seq)?,
         };
-        let record = decode_entry(&bytes).map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
-        records.push(record);
+        // What the summary needs: staged entries know it; earlier ones are decoded.
+        let staged = seq
+            .checked_sub(staged_first)
+            .and_then(|i| stage.entries.get(usize::try_from(i).ok()?));
+        facts.push(match staged {
+            Some(staged) => (staged.header.occurred_at, staged.agreement.clone()),
+            None => {
+                let record =
+                    decode_entry(&bytes).map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
+                let agreement = match &record.statement.event {
+                    armistice_core::Event::ViolationAlleged(e) => {
+                        Some(e.agreement.as_str().to_owned())
+                    }
+                    _ => None,
+                };
+                (record.header.occurred_at, agreement)
+            }
+        });
         entries.push(bytes);
         ops.remove(layout::tail(seq).to_vec());
     }
@@ -197,7 +237,7 @@ fn seal(
     ops.put(layout::chunk(index).to_vec(), chunk::encode(&slices));
     ops.put(
         layout::summary(index).to_vec(),
-        Summary::of(records.iter()).encode(),
+        Summary::from_facts(facts).encode(),
     );
     Ok(())
 }

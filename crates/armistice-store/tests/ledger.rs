@@ -38,7 +38,8 @@ fn subs(lines: &[&str]) -> Vec<Submission> {
 
 fn create(path: &std::path::Path) -> Ledger {
     let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
-    let ledger = Ledger::create(path, &key.verifying_key().to_bytes(), "test.example/ledger").unwrap();
+    let ledger =
+        Ledger::create(path, &key.verifying_key().to_bytes(), "test.example/ledger").unwrap();
     ledger.attach_operator_key(key).unwrap();
     ledger
 }
@@ -64,7 +65,8 @@ fn tamper_entry(ledger: &Ledger, seq: u64, change: impl FnOnce(&mut Vec<u8>)) {
             .collect();
         change(&mut entries[((seq - 1) % layout::CHUNK_ENTRIES) as usize]);
         let slices: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
-        tree.insert(layout::chunk(index), chunk::encode(&slices)).unwrap();
+        tree.insert(layout::chunk(index), chunk::encode(&slices))
+            .unwrap();
     } else {
         let mut value = tree.get(layout::tail(seq)).unwrap().unwrap().to_vec();
         change(&mut value);
@@ -387,10 +389,12 @@ fn redaction_keeps_the_chain_and_blanks_the_reading_copy() {
     let again = r#"{"type":"entry_redacted","by":"operator","target_seq":7,"reason":"again","fields":["description"]}"#;
     let (_, message) = rejection(ledger.append(&subs(&[again]), &options()));
     assert!(message.contains("already redacted"), "{message}");
-    let empty = r#"{"type":"entry_redacted","by":"operator","target_seq":7,"reason":"again","fields":[]}"#;
+    let empty =
+        r#"{"type":"entry_redacted","by":"operator","target_seq":7,"reason":"again","fields":[]}"#;
     let (_, message) = rejection(ledger.append(&subs(&[empty]), &options()));
     assert!(message.contains("list is empty"), "{message}");
-    let by_party = r#"{"type":"entry_redacted","by":"UA","target_seq":6,"reason":"mine","fields":["source"]}"#;
+    let by_party =
+        r#"{"type":"entry_redacted","by":"UA","target_seq":6,"reason":"mine","fields":["source"]}"#;
     let (_, message) = rejection(ledger.append(&subs(&[by_party]), &options()));
     assert!(message.contains("only `operator`"), "{message}");
 }
@@ -593,7 +597,10 @@ fn verify_reports_stray_entry_keys_instead_of_panicking() {
     use armistice_store::layout;
     let (_dir, ledger) = new_ledger();
     let value = ledger.entry_bytes(2).unwrap();
-    ledger.tree().insert(layout::tail(0), value.clone()).unwrap();
+    ledger
+        .tree()
+        .insert(layout::tail(0), value.clone())
+        .unwrap();
     let mut long_key = layout::tail(3).to_vec();
     long_key.push(0);
     ledger.tree().insert(long_key, value).unwrap();

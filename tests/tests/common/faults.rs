@@ -430,14 +430,17 @@ pub fn crashed(output: &Output) -> Option<String> {
 }
 
 /// Asserts that a command neither panicked nor crashed, and that a failure
-/// came with a message.
+/// came with a message (on stderr; `verify` reports damage on stdout).
 pub fn assert_no_crash(output: &Output, what: &str) {
     if let Some(crash) = crashed(output) {
         panic!("{what}: {crash}\n{}", describe(output));
     }
     if !output.status.success() {
+        let said = [&output.stderr, &output.stdout]
+            .iter()
+            .any(|bytes| !String::from_utf8_lossy(bytes).trim().is_empty());
         assert!(
-            !String::from_utf8_lossy(&output.stderr).trim().is_empty(),
+            said,
             "{what}: failed without a message\n{}",
             describe(output)
         );

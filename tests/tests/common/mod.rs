@@ -168,7 +168,8 @@ impl Ledger {
         Ledger::init(&["--operator-key".as_ref(), key.as_os_str()])
     }
 
-    fn init(extra: &[&std::ffi::OsStr]) -> Ledger {
+    /// `armistice init EXTRA…` in a fresh temporary directory.
+    pub fn init(extra: &[&std::ffi::OsStr]) -> Ledger {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("ledger");
         let ledger = Ledger { dir, path };

@@ -1,18 +1,20 @@
 //! Tampering with a closed ledger the way someone with write access to its
-//! folder, but not the operator's key, could: by editing the sled tree at
-//! `<ledger>/sled` directly and re-chaining what they changed, so that every
-//! hash inside sled agrees with every other.
+//! folder could: by editing the sled tree at `<ledger>/sled` directly and
+//! re-chaining what they changed, so that every hash inside sled agrees
+//! with every other — only something kept outside sled (the `HEAD` record)
+//! or outside the machine (a checkpoint, a mirror) can tell.
 //!
 //! The operations ([`drop_last_entries`], [`swap_entries`],
-//! [`rewrite_last_entry`]) work on "the entries" generically: the keys under
-//! one prefix, in key order, one per seq. What they must know of today's
-//! layout to re-chain (where the leaf keeps its seq and hashes, which index
-//! keys name a seq, the head marker, the Merkle nodes) lives in [`layout`]
-//! only: adapt that module when the storage layout changes.
+//! [`rewrite_last_entry`]) read every entry in seq order, change the list,
+//! re-chain it and rebuild everything the layout derives from the entries
+//! ([`layout::rebuild`]): the one place to adapt when the layout changes.
 
 // Each test file uses a different subset of these helpers.
 #![allow(dead_code)]
 
+use armistice_core::disclose::{commit, encode_disclosures, encode_payload, salts_of};
+use armistice_core::entry::{encode_entry, split_entry, Header};
+use armistice_core::Statement;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -25,209 +27,193 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
-/// The entries' keys and values, in key order (= seq order).
-pub fn entries(db: &sled::Db) -> Vec<(Vec<u8>, Vec<u8>)> {
-    db.scan_prefix(layout::ENTRY_PREFIX)
-        .map(|item| {
-            let (key, value) = item.expect("read an entry");
-            (key.to_vec(), value.to_vec())
-        })
-        .collect()
+/// Every stored entry's bytes, in seq order (sealed chunks and tail keys).
+pub fn entries(db: &sled::Db) -> Vec<Vec<u8>> {
+    layout::entries(db)
 }
 
-/// Removes the `count` entries with the highest keys, and whatever names
-/// them, then re-seals the tree at the new last entry.
+/// Removes the `count` last entries and whatever names them, then
+/// re-seals the tree at the new last entry.
 pub fn drop_last_entries(ledger: &Path, count: usize) {
     let db = open_tree(ledger);
-    let all = entries(&db);
+    let mut all = entries(&db);
     assert!(count < all.len(), "keep at least one entry");
-    let keep = all.len() - count;
-    for (key, value) in &all[keep..] {
-        layout::forget(&db, value);
-        db.remove(key).expect("remove an entry");
-    }
-    layout::reseal(&db);
-    db.flush().expect("flush sled");
+    all.truncate(all.len() - count);
+    layout::rebuild(&db, all);
 }
 
-/// Swaps the stored entries at positions `a` and `b` (0-based, in key
-/// order), then re-chains from the first of them.
+/// Swaps the entries at positions `a` and `b` (0-based), then re-chains
+/// from the first of them.
 pub fn swap_entries(ledger: &Path, a: usize, b: usize) {
     let db = open_tree(ledger);
-    let all = entries(&db);
-    for (_, value) in [&all[a], &all[b]] {
-        layout::forget(&db, value);
-    }
-    db.insert(&all[a].0, all[b].1.clone()).expect("swap");
-    db.insert(&all[b].0, all[a].1.clone()).expect("swap");
-    layout::rechain(&db, a.min(b));
-    layout::reseal(&db);
-    db.flush().expect("flush sled");
+    let mut all = entries(&db);
+    all.swap(a, b);
+    let all = rechain(all, a.min(b));
+    layout::rebuild(&db, all);
 }
 
-/// Rewrites the last entry's payload with `edit` (which must keep it
-/// decodable), then re-chains it.
-pub fn rewrite_last_entry(ledger: &Path, edit: impl FnOnce(&mut Vec<u8>)) {
+/// Rewrites the last entry's statement with `edit` (its salts kept, its
+/// commitments and payload digest recomputed), then re-chains it.
+pub fn rewrite_last_entry(ledger: &Path, edit: impl FnOnce(&mut Statement)) {
     let db = open_tree(ledger);
-    let all = entries(&db);
-    let (key, value) = all.last().expect("an entry");
-    let mut changed = value.clone();
-    layout::edit_payload(&mut changed, edit);
-    db.insert(key, changed).expect("rewrite the entry");
-    layout::rechain(&db, all.len() - 1);
-    layout::reseal(&db);
-    db.flush().expect("flush sled");
+    let mut all = entries(&db);
+    let last = all.pop().expect("an entry");
+    let split = split_entry(&last).expect("the entry splits");
+    let record = split.record().expect("the entry decodes");
+    let (_, disclosures) = split
+        .committed()
+        .expect("its body decodes")
+        .expect("a format 2 entry");
+    let mut statement = record.statement.clone();
+    edit(&mut statement);
+    let committed = commit(&statement, &salts_of(&disclosures)).expect("re-commit");
+    let payload = encode_payload(&committed.payload);
+    let mut header = split.header.clone();
+    header.payload_sha256 = sha256(&payload);
+    all.push(encode_entry(
+        &header.encode(),
+        &payload,
+        &encode_disclosures(&committed.disclosures),
+    ));
+    let from = all.len() - 1;
+    layout::rebuild(&db, rechain(all, from));
 }
 
-/// Replaces `needle` by `replacement` (same length) in `bytes`, once.
-pub fn replace_bytes(bytes: &mut [u8], needle: &[u8], replacement: &[u8]) {
-    assert_eq!(
-        needle.len(),
-        replacement.len(),
-        "same length keeps encodings valid"
-    );
-    let at = bytes
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .unwrap_or_else(|| panic!("{:?} not found", String::from_utf8_lossy(needle)));
-    bytes[at..at + needle.len()].copy_from_slice(replacement);
-}
-
-/// Today's layout (see `docs/FORMAT.md` and `armistice-store/src/keys.rs`):
-/// the only part of these helpers to adapt when the storage layout changes.
-pub mod layout {
-    use super::{entries, sha256};
-
-    /// Entries: `e` + seq (u64 BE) → leaf || marker || payload.
-    pub const ENTRY_PREFIX: &[u8] = b"e";
-    const EVENT_ID: u8 = b'i';
-    const STREAM: u8 = b's';
-    const OCCURRED: u8 = b'o';
-    const MERKLE: u8 = b'm';
-    const HEAD: u8 = b'h';
-    /// Merkle nodes are stored from this level up.
-    const STORED_LEVEL_MIN: u32 = 4;
-
-    // Leaf offsets (FORMAT.md, "The leaf (entry header), version 1").
-    const FLAGS: usize = 1;
-    const SEQ: usize = 3;
-    const RECORDED_AT: usize = 11;
-    const OCCURRED_AT: usize = 19;
-    const EVENT_ID_AT: usize = 27;
-    const VERSION: usize = 43;
-    const PREV_HASH: usize = 51;
-    const PAYLOAD_SHA256: usize = 83;
-    const STREAM_AT: usize = 115;
-
-    fn u64_at(bytes: &[u8], at: usize) -> u64 {
-        u64::from_be_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
-    }
-
-    /// The length of the leaf at the start of a stored entry.
-    pub fn leaf_len(value: &[u8]) -> usize {
-        let stream_len = value[STREAM_AT] as usize;
-        let by_at = STREAM_AT + 1 + stream_len;
-        let by_len = value[by_at] as usize;
-        let signature = if value[FLAGS] & 0b10 != 0 { 64 } else { 0 };
-        by_at + 1 + by_len + signature
-    }
-
-    fn stream(value: &[u8]) -> &[u8] {
-        &value[STREAM_AT + 1..STREAM_AT + 1 + value[STREAM_AT] as usize]
-    }
-
-    fn seq(value: &[u8]) -> u64 {
-        u64_at(value, SEQ)
-    }
-
-    /// Applies `edit` to the payload and updates the leaf's payload digest.
-    pub fn edit_payload(value: &mut Vec<u8>, edit: impl FnOnce(&mut Vec<u8>)) {
-        let leaf = leaf_len(value);
-        assert_eq!(value[leaf], 0, "an original payload, not a redacted copy");
-        let mut payload = value.split_off(leaf + 1);
-        edit(&mut payload);
-        value[PAYLOAD_SHA256..PAYLOAD_SHA256 + 32].copy_from_slice(&sha256(&payload));
-        value.extend_from_slice(&payload);
-    }
-
-    fn index_keys(value: &[u8]) -> [Vec<u8>; 3] {
-        let seq = seq(value);
-        let mut event_id = vec![EVENT_ID];
-        event_id.extend_from_slice(&value[EVENT_ID_AT..EVENT_ID_AT + 16]);
-        let mut stream_key = vec![STREAM];
-        stream_key.extend_from_slice(stream(value));
-        stream_key.push(0);
-        stream_key.extend_from_slice(&value[VERSION..VERSION + 8]);
-        let mut occurred = vec![OCCURRED];
-        let micros = u64_at(value, OCCURRED_AT) ^ (1 << 63);
-        occurred.extend_from_slice(&micros.to_be_bytes());
-        occurred.extend_from_slice(&seq.to_be_bytes());
-        [event_id, stream_key, occurred]
-    }
-
-    /// Removes the index keys that point at the entry `value` (the `a`
-    /// index keys an allegation by agreement and seq; the tests move or drop
-    /// claims of one agreement only, whose `a` keys the reseal keeps right).
-    pub fn forget(db: &sled::Db, value: &[u8]) {
-        for key in index_keys(value) {
-            db.remove(key).expect("remove an index key");
-        }
-    }
-
-    /// Rewrites every entry from position `from` on with its seq and the
-    /// previous entry's hash, and its index keys.
-    pub fn rechain(db: &sled::Db, from: usize) {
-        let all = entries(db);
-        for (position, (key, value)) in all.iter().enumerate().skip(from) {
-            let mut value = value.clone();
-            let seq = position as u64 + 1;
-            value[SEQ..SEQ + 8].copy_from_slice(&seq.to_be_bytes());
-            let prev = match position {
-                0 => [0; 32],
-                _ => {
-                    let before = db
-                        .get(&all[position - 1].0)
-                        .expect("read")
-                        .expect("the previous entry");
-                    sha256(&before[..leaf_len(&before)])
-                }
-            };
-            value[PREV_HASH..PREV_HASH + 32].copy_from_slice(&prev);
-            for index in index_keys(&value) {
-                let target = if index[0] == OCCURRED {
-                    Vec::new()
-                } else {
-                    seq.to_be_bytes().to_vec()
-                };
-                db.insert(index, target).expect("write an index key");
+/// Gives every entry from position `from` on its seq and the previous
+/// entry's hash.
+fn rechain(mut all: Vec<Vec<u8>>, from: usize) -> Vec<Vec<u8>> {
+    for position in from..all.len() {
+        let prev = match position {
+            0 => [0; 32],
+            _ => {
+                let (_, leaf_len) = Header::decode(&all[position - 1]).expect("a leaf");
+                sha256(&all[position - 1][..leaf_len])
             }
-            db.insert(key, value).expect("write an entry");
+        };
+        let (mut header, leaf_len) = Header::decode(&all[position]).expect("a leaf");
+        header.seq = position as u64 + 1;
+        header.prev_hash = prev;
+        let mut value = header.encode();
+        value.extend_from_slice(&all[position][leaf_len..]);
+        all[position] = value;
+    }
+    all
+}
+
+/// Replaces `needle` by `replacement` in `text`, once.
+pub fn replace_text(text: &mut String, needle: &str, replacement: &str) {
+    assert!(text.contains(needle), "{needle:?} not found");
+    *text = text.replacen(needle, replacement, 1);
+}
+
+/// The storage layout (`armistice_store::layout`, `docs/FORMAT.md`): the
+/// only part of these helpers that knows it.
+pub mod layout {
+    use super::sha256;
+    use armistice_core::entry::{decode_entry, Header};
+    use armistice_store::{chunk, layout as keys};
+
+    /// Every stored entry, in seq order.
+    pub fn entries(db: &sled::Db) -> Vec<Vec<u8>> {
+        let mut all: Vec<(u64, Vec<u8>)> = Vec::new();
+        for item in db.scan_prefix([keys::CHUNK]) {
+            let (key, value) = item.expect("read a chunk");
+            let index = keys::key_u64(&key, keys::CHUNK).expect("a chunk key");
+            for (offset, entry) in chunk::decode(&value)
+                .expect("a chunk")
+                .into_iter()
+                .enumerate()
+            {
+                all.push((
+                    index * keys::CHUNK_ENTRIES + offset as u64 + 1,
+                    entry.to_vec(),
+                ));
+            }
         }
+        for item in db.scan_prefix([keys::TAIL]) {
+            let (key, value) = item.expect("read a tail entry");
+            all.push((
+                keys::key_u64(&key, keys::TAIL).expect("a tail key"),
+                value.to_vec(),
+            ));
+        }
+        all.sort_by_key(|(seq, _)| *seq);
+        all.into_iter().map(|(_, bytes)| bytes).collect()
     }
 
-    /// Makes everything derived from the entries agree with them again: the
-    /// Merkle nodes of every complete subtree, the agreement index past the
-    /// end, and the head marker.
-    pub fn reseal(db: &sled::Db) {
-        let all = entries(db);
-        let leaves: Vec<[u8; 32]> = all
+    /// Rewrites everything derived from the entries so that it agrees with
+    /// `all` again: chunks and tail keys, summaries, event ids, stream
+    /// segments, Merkle nodes and the head marker.
+    pub fn rebuild(db: &sled::Db, all: Vec<Vec<u8>>) {
+        for prefix in [
+            keys::CHUNK,
+            keys::TAIL,
+            keys::SUMMARY,
+            keys::EVENT_ID,
+            keys::STREAM,
+            keys::MERKLE,
+        ] {
+            for item in db.scan_prefix([prefix]) {
+                db.remove(item.expect("read a key").0)
+                    .expect("remove a key");
+            }
+        }
+        let records: Vec<_> = all
             .iter()
-            .map(|(_, value)| {
+            .map(|e| decode_entry(e).expect("an entry decodes"))
+            .collect();
+        let full = all.len() as u64 / keys::CHUNK_ENTRIES;
+        for index in 0..full {
+            let range = (index * keys::CHUNK_ENTRIES) as usize
+                ..((index + 1) * keys::CHUNK_ENTRIES) as usize;
+            let slices: Vec<&[u8]> = all[range.clone()].iter().map(Vec::as_slice).collect();
+            db.insert(keys::chunk(index), chunk::encode(&slices))
+                .expect("write a chunk");
+            let summary = chunk::Summary::of(records[range].iter());
+            db.insert(keys::summary(index), summary.encode())
+                .expect("write a summary");
+        }
+        for (position, entry) in all
+            .iter()
+            .enumerate()
+            .skip((full * keys::CHUNK_ENTRIES) as usize)
+        {
+            db.insert(keys::tail(position as u64 + 1), entry.clone())
+                .expect("write a tail entry");
+        }
+        let mut segments: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = Default::default();
+        for record in &records {
+            let header = &record.header;
+            db.insert(
+                keys::event_id(&header.event_id),
+                header.seq.to_be_bytes().to_vec(),
+            )
+            .expect("write an event id");
+            segments
+                .entry(keys::stream_segment(
+                    &header.stream,
+                    keys::segment_of(header.version),
+                ))
+                .or_default()
+                .extend_from_slice(&header.seq.to_be_bytes());
+        }
+        for (key, value) in segments {
+            db.insert(key, value).expect("write a stream segment");
+        }
+        let mut level: Vec<[u8; 32]> = all
+            .iter()
+            .map(|e| {
+                let (_, leaf_len) = Header::decode(e).expect("a leaf");
                 let mut input = vec![0u8];
-                input.extend_from_slice(&value[..leaf_len(value)]);
+                input.extend_from_slice(&e[..leaf_len]);
                 sha256(&input)
             })
             .collect();
-        for item in db.scan_prefix([MERKLE]) {
-            let (key, _) = item.expect("read a node");
-            db.remove(key).expect("remove a node");
-        }
-        let mut level_hashes = leaves.clone();
-        for level in 1..=63u32 {
-            if level_hashes.len() < 2 {
+        for height in 1..64u8 {
+            if level.len() < 2 {
                 break;
             }
-            level_hashes = level_hashes
+            level = level
                 .chunks_exact(2)
                 .map(|pair| {
                     let mut input = vec![1u8];
@@ -236,28 +222,21 @@ pub mod layout {
                     sha256(&input)
                 })
                 .collect();
-            if level >= STORED_LEVEL_MIN {
-                for (index, hash) in level_hashes.iter().enumerate() {
-                    let mut key = vec![MERKLE, level as u8];
-                    key.extend_from_slice(&(index as u64).to_be_bytes());
-                    db.insert(key, hash.to_vec()).expect("write a node");
+            if height >= armistice_store::STORED_LEVEL_MIN {
+                for (index, hash) in level.iter().enumerate() {
+                    db.insert(keys::merkle(height, index as u64), hash.to_vec())
+                        .expect("write a node");
                 }
             }
         }
-        // Allegations past the new end leave the agreement index.
-        let last = all.len() as u64;
-        for item in db.scan_prefix(b"a") {
-            let (key, _) = item.expect("read an index key");
-            let seq = u64::from_be_bytes(key[key.len() - 8..].try_into().expect("8 bytes"));
-            if seq > last {
-                db.remove(key).expect("remove an index key");
-            }
-        }
-        let (_, head) = all.last().expect("an entry");
-        let mut marker = Vec::with_capacity(48);
-        marker.extend_from_slice(&last.to_be_bytes());
-        marker.extend_from_slice(&sha256(&head[..leaf_len(head)]));
-        marker.extend_from_slice(&head[RECORDED_AT..RECORDED_AT + 8]);
-        db.insert([HEAD], marker).expect("write the head marker");
+        let last = records.last().expect("an entry");
+        let head = armistice_store::Head {
+            seq: last.header.seq,
+            hash: last.hash,
+            recorded_at: last.header.recorded_at,
+        };
+        db.insert([keys::HEAD], head.encode())
+            .expect("write the head marker");
+        db.flush().expect("flush sled");
     }
 }

@@ -68,7 +68,8 @@ pub fn decode_everything(ledger: &Ledger) -> anyhow::Result<u64> {
 
 /// The child's work for `--phase replay` / `--phase decode`.
 pub fn read_phase(path: &Path, fold: bool) -> anyhow::Result<PhaseOutput> {
-    let ledger = Ledger::open(path, armistice_store::OpenMode::Read).with_context(|| format!("opening {}", path.display()))?;
+    let ledger = Ledger::open(path, armistice_store::OpenMode::Read)
+        .with_context(|| format!("opening {}", path.display()))?;
     let start = Instant::now();
     let events = match fold {
         true => replay_everything(&ledger)?,

@@ -6,7 +6,9 @@ use proptest::prelude::*;
 const CLAIM: &str = r#"{"type":"violation_alleged","by":"UA","source":"General Staff","agreement":"a1","against":"RU","incident_at":"2025-03-19T01:00:00Z","category":"drone_strike","location":{"name":"Sloviansk","lat":48.85,"lon":37.6},"casualties":{"killed":1,"injured":4},"description":"substation hit","evidence":[{"sha256":"0000000000000000000000000000000000000000000000000000000000000000","media_type":"image/jpeg","uri":"file:a.jpg","description":"photo"}]}"#;
 
 fn claim() -> Statement {
-    parse_line(CLAIM, uuid::Uuid::from_u128(1)).unwrap().statement
+    parse_line(CLAIM, uuid::Uuid::from_u128(1))
+        .unwrap()
+        .statement
 }
 
 fn salts_for(statement: &Statement) -> Salts {
@@ -112,7 +114,9 @@ fn an_edited_disclosure_or_payload_is_caught() {
 #[test]
 fn absent_optional_fields_have_no_commitment() {
     let line = r#"{"type":"agreement_signed","by":"UA","agreement":"a1"}"#;
-    let statement = parse_line(line, uuid::Uuid::from_u128(2)).unwrap().statement;
+    let statement = parse_line(line, uuid::Uuid::from_u128(2))
+        .unwrap()
+        .statement;
     assert!(committed_fields(&statement).is_empty());
     let committed = commit(&statement, &Salts::new()).unwrap();
     assert!(committed.payload.commitments.is_empty());

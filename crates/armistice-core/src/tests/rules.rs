@@ -33,7 +33,15 @@ fn check(given: &[&str], line: &str, expect: Option<&str>) {
             state.mark_loaded(stream);
         }
         state
-            .check(&s, Signature::Given { signature: None, schema: 2, payload: &[] }, clock)
+            .check(
+                &s,
+                Signature::Given {
+                    signature: None,
+                    schema: 2,
+                    payload: &[],
+                },
+                clock,
+            )
             .unwrap_or_else(|e| panic!("setup {setup}: {e}"));
         state.apply(&s);
     }
@@ -41,7 +49,18 @@ fn check(given: &[&str], line: &str, expect: Option<&str>) {
     for stream in referenced_streams(&s) {
         state.mark_loaded(stream);
     }
-    match (state.check(&s, Signature::Given { signature: None, schema: 2, payload: &[] }, clock), expect) {
+    match (
+        state.check(
+            &s,
+            Signature::Given {
+                signature: None,
+                schema: 2,
+                payload: &[],
+            },
+            clock,
+        ),
+        expect,
+    ) {
         (Ok(()), None) => {}
         (Err(e), Some(expect)) => assert!(e.to_string().contains(expect), "{line}: {e}"),
         (outcome, _) => panic!("{line}: expected {expect:?}, got {outcome:?}"),

@@ -35,7 +35,11 @@ fn every_accepted_timestamp_prints_as_rfc3339_and_round_trips() {
         "2025-03-18T17:00:00-05:30",
     ] {
         let t = Timestamp::parse_rfc3339(text).unwrap();
-        assert_eq!(Timestamp::parse_rfc3339(&t.to_string()).unwrap(), t, "{text}");
+        assert_eq!(
+            Timestamp::parse_rfc3339(&t.to_string()).unwrap(),
+            t,
+            "{text}"
+        );
     }
 }
 
