@@ -43,7 +43,6 @@ pub mod read;
 pub mod signer;
 mod state;
 pub mod stream;
-pub mod tilemath;
 pub mod tiles;
 
 pub use config::ServerConfig;

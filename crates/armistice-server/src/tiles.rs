@@ -3,13 +3,15 @@
 //! `/checkpoint`, `/tile/<L>/<N>[.p/<W>]` (hashes) and
 //! `/tile/entries/<N>[.p/<W>]` (entry bundles: each entry is its leaf,
 //! the bytes the Merkle leaf hash covers, after a big-endian u16 length).
-//! A full tile never changes and is served as immutable.
+//! A full tile never changes and is served as immutable. The tile
+//! arithmetic is `armistice_merkle::tiles`'.
 
 use crate::error::HttpError;
 use crate::state::AppState;
-use crate::tilemath::{parse_tile_path, Tile, TileKind};
-use armistice_core::entry::split_entry;
-use armistice_store::Store;
+use armistice_core::entry::{split_entry, Hash};
+use armistice_merkle::tiles::{encode_entry_bundle, tile_data, Tile, TilePath};
+use armistice_merkle::{NodeSource, ProofError};
+use armistice_store::{Store, StoreError};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -50,11 +52,15 @@ pub async fn tile(
     State(state): State<Arc<AppState>>,
     Path(path): Path<String>,
 ) -> Result<Response, HttpError> {
-    let tile = parse_tile_path(&path).map_err(HttpError::invalid)?;
+    let asked = Tile::parse_path(&format!("tile/{path}"))
+        .map_err(|e| HttpError::invalid(format!("`tile/{path}`: {e}")))?;
+    let full = match asked {
+        TilePath::Hashes(tile) | TilePath::Entries(tile) => tile.is_full(),
+    };
     let bytes = state
-        .blocking(move |store| tile_bytes(store, &tile))
+        .blocking(move |store| tile_bytes(store, asked))
         .await?;
-    let cache = if tile.is_full() {
+    let cache = if full {
         FULL_TILE_CACHE
     } else {
         PARTIAL_TILE_CACHE
@@ -70,47 +76,58 @@ pub async fn tile(
         .into_response())
 }
 
-/// The tile's contents, from durable entries only.
-pub fn tile_bytes(store: &dyn Store, tile: &Tile) -> Result<Vec<u8>, HttpError> {
+/// The store's committed nodes, as the tiles module reads them.
+struct StoredNodes<'a>(&'a dyn Store);
+
+impl NodeSource for StoredNodes<'_> {
+    type Error = StoreError;
+
+    fn node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
+        self.0.node(level, index)
+    }
+}
+
+/// The contents of a tile or entry bundle, from durable entries only: the
+/// first `width` hashes (or entries) of the tile, which never change once
+/// the log holds them.
+pub fn tile_bytes(store: &dyn Store, asked: TilePath) -> Result<Vec<u8>, HttpError> {
+    let tile = match asked {
+        TilePath::Hashes(tile) | TilePath::Entries(tile) => tile,
+    };
     let size = store.head().seq;
-    if !tile.available_at(size) {
+    let there = Tile::in_tree(tile.level(), tile.index(), size);
+    if there.is_none_or(|t| t.width() < tile.width()) {
         return Err(HttpError::not_found(format!(
-            "tile/{} is beyond the log, which holds {size} entries",
-            tile.path().trim_start_matches("tile/")
+            "{} is beyond the log, which holds {size} entries",
+            match asked {
+                TilePath::Entries(t) => t.entries_path().unwrap_or_default(),
+                TilePath::Hashes(t) => t.path(),
+            }
         )));
     }
-    let range = tile
-        .node_range()
-        .ok_or_else(|| HttpError::not_found("no such tile"))?;
-    match tile.kind {
-        TileKind::Entries => {
-            let mut out = Vec::new();
+    let first = tile.index() * 256;
+    let range = first..first + u64::from(tile.width());
+    match asked {
+        TilePath::Entries(_) => {
+            let mut leaves = Vec::with_capacity(usize::from(tile.width()));
             for_each_leaf(store, range, |leaf| {
-                let length = u16::try_from(leaf.len()).map_err(|_| {
-                    HttpError::internal("a leaf longer than 65535 bytes cannot be bundled")
-                })?;
-                out.extend_from_slice(&length.to_be_bytes());
-                out.extend_from_slice(leaf);
+                leaves.push(leaf.to_vec());
                 Ok(())
             })?;
-            Ok(out)
+            encode_entry_bundle(&leaves).map_err(|e| HttpError::internal(e.to_string()))
         }
-        TileKind::Hashes { level: 0 } => {
-            let mut out = Vec::with_capacity(32 * tile.width as usize);
+        TilePath::Hashes(_) if tile.level() == 0 => {
+            let mut out = Vec::with_capacity(32 * usize::from(tile.width()));
             for_each_leaf(store, range, |leaf| {
                 out.extend_from_slice(&armistice_merkle::leaf_hash(leaf));
                 Ok(())
             })?;
             Ok(out)
         }
-        TileKind::Hashes { .. } => {
-            let level = tile.tree_level();
-            let mut out = Vec::with_capacity(32 * tile.width as usize);
-            for index in range {
-                out.extend_from_slice(&store.node(level, index)?);
-            }
-            Ok(out)
-        }
+        TilePath::Hashes(_) => tile_data(&tile, &StoredNodes(store)).map_err(|e| match e {
+            ProofError::Source(inner) => inner.into(),
+            other => HttpError::internal(other.to_string()),
+        }),
     }
 }
 
