@@ -88,12 +88,26 @@ const FAILING_READS: &[&[&str]] = &[
 #[test]
 fn the_remote_command_line_prints_what_the_local_one_prints() {
     let ledger = Ledger::new();
-    ledger.ok(&[
-        "import",
-        "--backfill",
-        &common::spring_2025_path().to_string_lossy(),
-    ]);
     let server = Server::start(&ledger, &[]);
+    // Loaded over the network: a backfill, with the operator's token.
+    let token_file = ledger.path().join("operator.token");
+    let example = common::spring_2025_path();
+    let without_token = remote(&ledger, &server)
+        .args(["import", "--backfill", &example.to_string_lossy()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        without_token.status.code(),
+        Some(common::EXIT_ERROR),
+        "a backfill is the operator's: {}",
+        describe(&without_token)
+    );
+    let import = remote(&ledger, &server)
+        .args(["--token-file", &token_file.to_string_lossy()])
+        .args(["import", "--backfill", &example.to_string_lossy()])
+        .output()
+        .unwrap();
+    assert!(import.status.success(), "{}", describe(&import));
     let remote_out: Vec<_> = READS
         .iter()
         .map(|args| remote(&ledger, &server).args(*args).output().unwrap())
@@ -299,6 +313,27 @@ fn refusals_have_their_status_and_leave_the_ledger_unchanged() {
     check("bad tile", server.get("/tile/0/5"), 400);
     check("tile beyond the log", server.get("/tile/0/000"), 404);
     check("no such endpoint", server.get("/v2/nothing"), 404);
+
+    // The parties, their roles and current keys.
+    let parties: Value = serde_json::from_str(&server.text("/v1/parties")).unwrap();
+    let ua = parties
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["party"] == "UA")
+        .unwrap();
+    assert_eq!(
+        (ua["role"].as_str(), ua["key_since_seq"].as_u64()),
+        (Some("belligerent"), Some(1))
+    );
+    assert!(ua["vkey"].as_str().unwrap().starts_with("UA+"), "{ua}");
+    let ge = parties
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["party"] == "GE")
+        .unwrap();
+    assert!(ge.get("public_key").is_none(), "{ge}");
 
     // And what is right goes through.
     let ok = server.post(nd, signed, None);
