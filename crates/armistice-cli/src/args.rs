@@ -132,7 +132,11 @@ pub struct VerifyProofArgs {
     /// A proof from `armistice prove … --json` (`-` for standard input).
     pub proof: Option<String>,
     /// A checkpoint note from `armistice checkpoint` (repeat for a consistency proof: old and new).
-    #[arg(long = "checkpoint", value_name = "FILE", required_unless_present = "receipt")]
+    #[arg(
+        long = "checkpoint",
+        value_name = "FILE",
+        required_unless_present = "receipt"
+    )]
     pub checkpoints: Vec<PathBuf>,
     /// A receipt (or several, one per line) saved by `record`/`import --server … --receipt FILE`:
     /// its checkpoint's signature and each entry's inclusion proof are checked.

@@ -4,9 +4,9 @@ use crate::args::{ExportArgs, Global, LogArgs, VerifyArgs};
 use crate::open::open;
 use crate::{out, outln};
 use anyhow::{bail, Context};
-use armistice_store::{Ledger, OpenMode};
 use armistice_api::output::Format;
 use armistice_api::query::Names;
+use armistice_store::{Ledger, OpenMode};
 use serde_json::json;
 use std::process::ExitCode;
 

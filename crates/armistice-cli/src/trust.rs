@@ -4,13 +4,13 @@ use crate::args::{CheckpointArgs, Global, Proof, ProveArgs};
 use crate::open::{open, operator_verifier};
 use crate::out;
 use anyhow::bail;
+use armistice_api::output::{self, Format};
+use armistice_api::query::Names;
 use armistice_merkle::checkpoint::{parse_note, SignedCheckpoint};
 use armistice_store::Ledger;
 use armistice_store::OpenMode;
 use base64::Engine;
 use ed25519_dalek::VerifyingKey;
-use armistice_api::output::{self, Format};
-use armistice_api::query::Names;
 
 /// `armistice checkpoint`: sign the tree head and print it as a C2SP note (or JSON).
 pub fn checkpoint(global: &Global, args: &CheckpointArgs) -> anyhow::Result<()> {
@@ -31,7 +31,10 @@ pub fn checkpoint(global: &Global, args: &CheckpointArgs) -> anyhow::Result<()> 
         out!("{}", signed.to_note())?;
         return Ok(());
     }
-    out!("{}", armistice_api::output::checkpoint_json(&ledger, &signed)?)?;
+    out!(
+        "{}",
+        armistice_api::output::checkpoint_json(&ledger, &signed)?
+    )?;
     Ok(())
 }
 

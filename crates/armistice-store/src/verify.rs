@@ -467,7 +467,7 @@ impl Verifier<'_> {
             self.report.proven_to = seq;
         }
         self.expected.chunk_records.push(record);
-        if seq % CHUNK_ENTRIES == 0 {
+        if seq.is_multiple_of(CHUNK_ENTRIES) {
             let records = std::mem::take(&mut self.expected.chunk_records);
             let readable: Option<Vec<Record>> = records.into_iter().collect();
             let summary = readable

@@ -35,7 +35,9 @@ impl Running {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (address_sender, address) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || -> anyhow::Result<()> {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                 address_sender.send(listener.local_addr()?)?;
@@ -108,7 +110,8 @@ fn in_process(ledger: &Ledger, work: &[Vec<String>]) -> anyhow::Result<f64> {
                 scope.spawn(move || -> anyhow::Result<()> {
                     barrier.wait();
                     for event in events {
-                        ledger.append(std::slice::from_ref(event), &super::durable::live_options())?;
+                        ledger
+                            .append(std::slice::from_ref(event), &super::durable::live_options())?;
                     }
                     Ok(())
                 })
@@ -117,7 +120,9 @@ fn in_process(ledger: &Ledger, work: &[Vec<String>]) -> anyhow::Result<f64> {
         barrier.wait();
         let start = Instant::now();
         for handle in handles {
-            handle.join().map_err(|_| anyhow::anyhow!("a writer panicked"))??;
+            handle
+                .join()
+                .map_err(|_| anyhow::anyhow!("a writer panicked"))??;
         }
         Ok(start.elapsed())
     })?;
@@ -149,7 +154,9 @@ fn over_http(url: &str, operator: &NoteVerifier, work: &[Vec<String>]) -> anyhow
         barrier.wait();
         let start = Instant::now();
         for handle in handles {
-            handle.join().map_err(|_| anyhow::anyhow!("a client panicked"))??;
+            handle
+                .join()
+                .map_err(|_| anyhow::anyhow!("a client panicked"))??;
         }
         Ok(start.elapsed())
     })?;
