@@ -59,7 +59,12 @@ pub fn run(global: &Global, _args: &DemoArgs) -> anyhow::Result<()> {
         ingest(&ledger, lines, true, None, &ProgressBar::hidden(), None)?
     };
     outln!("Armistice demo: spring 2025, from public reporting (details marked illustrative in docs/examples).")?;
-    outln!("Imported {} events into {} (a migration: every entry keeps the date the secretariat recorded it).", summary.events, path.display())?;
+    let place = match &global.ledger {
+        Some(path) => path.display().to_string(),
+        None => "a temporary ledger, removed when the demo ends (give --ledger DIR to keep one)"
+            .to_owned(),
+    };
+    outln!("Imported {} events into {place} (a migration: every entry keeps the date the secretariat recorded it).", summary.events)?;
 
     section("1. 25 March 2025", "The energy moratorium is in force; the Black Sea arrangements are being signed, Russia only on conditions.")?;
     status(&global, None, when("2025-03-25T18:00:00Z", None))?;

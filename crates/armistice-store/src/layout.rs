@@ -129,7 +129,7 @@ pub fn key_u64(key: &[u8], prefix: u8) -> Option<u64> {
 
 /// The seqs packed in a stream segment.
 pub fn unpack_seqs(value: &[u8]) -> Option<Vec<u64>> {
-    if value.len() % 8 != 0 {
+    if !value.len().is_multiple_of(8) {
         return None;
     }
     Some(value.chunks_exact(8).filter_map(tail_u64).collect())

@@ -287,7 +287,13 @@ impl Ledger {
                 self.sync()?;
             }
         }
-        let frontier = self.load_frontier(head.seq)?;
+        let frontier = match self.load_frontier(head.seq) {
+            Ok(frontier) => frontier,
+            // A damaged database is examined, not refused: `verify` reports
+            // what is wrong and what it can still prove.
+            Err(_) if self.mode == OpenMode::Examine => Frontier::default(),
+            Err(e) => return Err(e),
+        };
         let root = frontier.root();
         let mut writer = self.lock_writer();
         writer.frontier = frontier;

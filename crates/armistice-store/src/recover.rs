@@ -72,7 +72,7 @@ pub fn truncate_after(tree: &sled::Db, head: u64, keys: &OperatorKeys) -> Result
     let mut removed: Vec<Vec<u8>> = Vec::new();
     // A chunk sealed by the session that also holds committed entries goes
     // back to tail keys for those.
-    let boundary = if head % CHUNK_ENTRIES == 0 {
+    let boundary = if head.is_multiple_of(CHUNK_ENTRIES) {
         head / CHUNK_ENTRIES
     } else {
         layout::chunk_of(head + 1)

@@ -140,7 +140,7 @@ impl OperatorKeys {
         if let Ok(key) = <[u8; 32]>::try_from(bytes) {
             return Some(OperatorKeys::new(key));
         }
-        if bytes.is_empty() || bytes.len() % 40 != 0 {
+        if bytes.is_empty() || !bytes.len().is_multiple_of(40) {
             return None;
         }
         let keys: Vec<(u64, [u8; 32])> = bytes

@@ -172,7 +172,7 @@ pub fn stage_ops(
             }
         };
         segment.extend_from_slice(&seq.to_be_bytes());
-        if seq % CHUNK_ENTRIES == 0 {
+        if seq.is_multiple_of(CHUNK_ENTRIES) {
             seal(
                 &mut ops,
                 stage,

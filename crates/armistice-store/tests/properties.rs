@@ -103,7 +103,7 @@ proptest! {
         let dir = tempfile::TempDir::new().unwrap();
         let path = dir.path().join("l");
         let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
-        let mut ledger = Ledger::create(&path, &key.verifying_key().to_bytes(), "prop/ledger").unwrap();
+        let ledger = Ledger::create(&path, &key.verifying_key().to_bytes(), "prop/ledger").unwrap();
         ledger.attach_operator_key(key).unwrap();
         let submissions: Vec<_> = scenario.lines.iter().map(|l| parse_line(l, Uuid::now_v7()).unwrap()).collect();
         let mut at = 0;
