@@ -11,7 +11,9 @@ use crate::outln;
 use anyhow::{anyhow, bail, Context};
 use armistice_api::wire::AppendedJson;
 use armistice_core::disclose::{committed_fields, Salts};
-use armistice_core::json::{parse_line, statement_fields, Submission, LINE_BYTES_MAX};
+use armistice_core::json::{
+    parse_line, statement_fields, Submission, COPY_LINE_BYTES_MAX, LINE_BYTES_MAX,
+};
 use armistice_core::sign::sign_statement;
 use armistice_merkle::note::NoteSigner;
 use armistice_store::{AppendOptions, Appended, Ledger, OpenMode, StoreError};
@@ -65,13 +67,13 @@ impl Lines {
     }
 
     /// The next non-blank line and its number (from 1), or `None` at the
-    /// end. A line longer than the limit is an error as soon as its first
-    /// [`LINE_BYTES_MAX`] + 1 bytes are read.
+    /// end. A line longer than any line accepted is an error as soon as its
+    /// first [`COPY_LINE_BYTES_MAX`] + 1 bytes are read.
     pub fn next_line(&mut self) -> anyhow::Result<Option<(usize, String)>> {
         loop {
             self.buffer.clear();
             self.number += 1;
-            let limit = LINE_BYTES_MAX as u64 + 1;
+            let limit = COPY_LINE_BYTES_MAX as u64 + 1;
             let read = self
                 .reader
                 .by_ref()
@@ -82,7 +84,7 @@ impl Lines {
             }
             if self.buffer.len() as u64 == limit && self.buffer.last() != Some(&b'\n') {
                 bail!(
-                    "line {}: longer than {LINE_BYTES_MAX} bytes; nothing was recorded",
+                    "line {}: longer than {COPY_LINE_BYTES_MAX} bytes (a statement is at most {LINE_BYTES_MAX} bytes, an exported copy at most {COPY_LINE_BYTES_MAX}); nothing was recorded",
                     self.number
                 );
             }

@@ -124,13 +124,18 @@ pub fn read_signer(path: &Path, default_name: &str) -> anyhow::Result<NoteSigner
 /// Reads a verifier key given inline or in a file: `<name>+<id>+<key>`, or
 /// 64 hex characters (then named `default_name`). A secret key is refused.
 pub fn read_verifier(text_or_path: &str, default_name: &str) -> anyhow::Result<NoteVerifier> {
-    let text = match std::fs::read_to_string(text_or_path) {
-        Ok(contents) => contents,
-        Err(_) => text_or_path.to_owned(),
+    let (text, is_file) = match std::fs::read_to_string(text_or_path) {
+        Ok(contents) => (contents, true),
+        Err(_) => (text_or_path.to_owned(), false),
     };
     let text = text.trim();
     match KeyKind::of(text) {
         KeyKind::Verifier => NoteVerifier::parse(text).map_err(|e| anyhow!("{e}")),
+        // An old-format secret key file has its public half beside it.
+        KeyKind::BareHex if is_file && public_path(Path::new(text_or_path)).exists() => bail!(
+            "expected a verifier (public) key, but {text_or_path} is an old-format secret key (its public key is beside it in {}): never hand it out; give that file instead",
+            public_path(Path::new(text_or_path)).display()
+        ),
         KeyKind::BareHex => {
             let key = armistice_core::event::parse_hex_array::<32>(text).map_err(|e| anyhow!(e))?;
             NoteVerifier::new(default_name, &key).map_err(|e| anyhow!("{e}"))

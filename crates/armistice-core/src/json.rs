@@ -19,8 +19,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-/// Longest JSON line accepted, in bytes.
+/// Longest statement line accepted, in bytes.
 pub const LINE_BYTES_MAX: usize = 256 * 1024;
+
+/// Longest copy line (an export line, with `hash`) accepted, in bytes: an
+/// export line adds the entry's place, salts, leaf and payload to the
+/// statement, so every statement that fits [`LINE_BYTES_MAX`] exports to a
+/// line that fits this.
+pub const COPY_LINE_BYTES_MAX: usize = 2 * LINE_BYTES_MAX;
 
 /// An event as submitted, before the ledger assigns its place.
 #[derive(Clone, Debug, PartialEq)]
@@ -131,9 +137,9 @@ pub struct DerivedFields {
 ///     .unwrap_err().to_string().contains("party"));
 /// ```
 pub fn parse_line(line: &str, fresh_id: Uuid) -> Result<Submission, Rejection> {
-    if line.len() > LINE_BYTES_MAX {
+    if line.len() > COPY_LINE_BYTES_MAX {
         return Err(Rejection::event(format!(
-            "line is {} bytes long; the limit is {LINE_BYTES_MAX}",
+            "the line is {} bytes long; a statement is at most {LINE_BYTES_MAX} bytes, an exported copy at most {COPY_LINE_BYTES_MAX}",
             line.len()
         )));
     }
@@ -149,6 +155,12 @@ pub fn parse_line(line: &str, fresh_id: Uuid) -> Result<Submission, Rejection> {
     let expected_version = take(&mut map, "expected_version")?;
     let salts = take_salts(&mut map)?;
     let copy = take_copy(&mut map)?;
+    if copy.hash.is_none() && line.len() > LINE_BYTES_MAX {
+        return Err(Rejection::event(format!(
+            "the line is {} bytes long; a statement is at most {LINE_BYTES_MAX} bytes",
+            line.len()
+        )));
+    }
     if event_type == EventType::ViolationAlleged && !map.contains_key("claim") {
         map.insert("claim".into(), Value::String(event_id.to_string()));
     }
@@ -271,13 +283,20 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
     }
 }
 
-/// Text may hold tabs and newlines, but no other control character: an
-/// escape sequence in a description would rewrite a reader's terminal.
+/// Text may hold tabs and newlines, but no other control character (an
+/// escape sequence in a description would rewrite a reader's terminal), and
+/// no bidirectional override or isolate, which can make text display in
+/// another order than it is stored.
 fn check_text(text: &str) -> Result<(), String> {
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
     match text
         .chars()
-        .find(|c| c.is_control() && *c != '\n' && *c != '\t')
+        .find(|c| (c.is_control() && *c != '\n' && *c != '\t') || bidi(*c))
     {
+        Some(c) if bidi(c) => Err(format!(
+            "a string holds the bidirectional control U+{:04X}, which can make text read in another order than it is stored",
+            u32::from(c)
+        )),
         Some(c) => Err(format!(
             "a string holds the control character U+{:04X}; only tab and newline are allowed in text",
             u32::from(c)

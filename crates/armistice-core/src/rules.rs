@@ -192,6 +192,7 @@ impl RuleState {
             );
         }
         check_times(statement, clock)?;
+        optional_non_empty("source", &statement.source)?;
         self.check_author(statement, signature)?;
         self.check_event(statement)
     }

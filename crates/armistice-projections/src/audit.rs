@@ -52,6 +52,10 @@ pub enum Relation {
     CounterClaim,
     /// An answer to another claim that names this one as its counter-claim.
     NamesAsCounterClaim,
+    /// A change of the claimant's or the accused's key after the claim was
+    /// filed (a rotation by the party, or a replacement by the operator):
+    /// later signatures are checked under the new key.
+    KeyChange,
 }
 
 /// One entry of an audit's timeline.
@@ -260,7 +264,20 @@ impl<'p> AuditCollector<'p> {
         if !view.admits(header.occurred_at, header.recorded_at) {
             return ControlFlow::Continue(());
         }
-        let Some((about, relation)) = self.relation(&record.statement.event) else {
+        let key_change = match &record.statement.event {
+            Event::PartyKeyRotated(_) => Some(&record.statement.by),
+            Event::PartyKeyReplaced(e) => Some(&e.party),
+            _ => None,
+        };
+        let involved = key_change.is_some_and(|party| {
+            (*party == self.claim.by || *party == self.claim.against) && header.seq > self.claim.seq
+        });
+        let claim_id = self.claim.id.clone();
+        let found = match involved {
+            true => Some((&claim_id, Relation::KeyChange)),
+            false => self.relation(&record.statement.event),
+        };
+        let Some((about, relation)) = found else {
             return ControlFlow::Continue(());
         };
         if relation == Relation::Claim {
@@ -562,6 +579,8 @@ fn summary(event: &Event) -> String {
             e.reasoning
         ),
         Event::AllegationRetracted(e) => format!("retracts: {}", e.reason),
+        Event::PartyKeyRotated(_) => "rotates its signing key".to_owned(),
+        Event::PartyKeyReplaced(e) => format!("replaces the key of {}: {}", e.party, e.reason),
         other => other.event_type().name().to_owned(),
     }
 }

@@ -30,6 +30,9 @@ pub struct Migrated {
 /// Migrates the ledger at `path` in place. Fails, leaving the old ledger
 /// untouched, when anything does not copy exactly.
 pub fn migrate(path: &Path) -> Result<Migrated, StoreError> {
+    if !path.join(SLED_DIR).join("db").is_file() {
+        return Err(StoreError::NotALedger(path.to_owned()));
+    }
     let lock = crate::ledger::lock_folder(path, OpenMode::Write)?;
     let old_dir = path.join(SLED_DIR);
     if !old_dir.join("db").is_file() {

@@ -86,8 +86,20 @@ pub struct Stage {
     by_event_id: HashMap<Uuid, u64>,
     stream_added: HashMap<String, Vec<u64>>,
     /// Copies that say they were redacted, awaiting the `entry_redacted`
-    /// that must target them: seq → (position, fields).
-    redacted_copies: BTreeMap<u64, (usize, Option<Vec<Field>>)>,
+    /// entries that must target them.
+    redacted_copies: BTreeMap<u64, PendingRedaction>,
+}
+
+/// A copy line's redaction marks, awaiting the redactions that made them.
+#[derive(Clone, Debug)]
+struct PendingRedaction {
+    /// The line's position, for the error.
+    position: usize,
+    /// The fields not yet covered (`None`: a format 1 copy, which cannot say).
+    fields: Option<Vec<Field>>,
+    /// Whether the stored entry lacks them still (an overlapping copy of an
+    /// entry redacted since): the redaction then applies as usual.
+    apply: bool,
 }
 
 /// Why staging one submission stopped.
@@ -197,9 +209,9 @@ impl Stage {
     /// Checks what can only be checked once the whole batch is staged: every
     /// copy that says it was redacted met the redaction that targets it.
     pub fn finish(&mut self) -> Result<(), StoreError> {
-        if let Some((seq, (position, _))) = self.redacted_copies.first_key_value() {
+        if let Some((seq, pending)) = self.redacted_copies.first_key_value() {
             self.failed = true;
-            return Err(StoreError::rejected(*position, Rejection::field(
+            return Err(StoreError::rejected(pending.position, Rejection::field(
                 "redacted",
                 format!("the copy of entry {seq} says it was redacted, but no `entry_redacted` in the log targets it: its fields would be shown without proof"),
             )));
@@ -403,20 +415,23 @@ impl Stage {
         if let Some((target, bytes)) = redaction {
             self.redactions.insert(target, bytes);
         }
-        match &body {
+        let pending = match &body {
             Body::Committed {
                 redacted: Some(fields),
                 ..
-            } => {
-                self.redacted_copies
-                    .insert(seq, (self.position, Some(fields.clone())));
-            }
+            } => Some(Some(fields.clone())),
             Body::Legacy {
                 redacted: Some(_), ..
-            } => {
-                self.redacted_copies.insert(seq, (self.position, None));
-            }
-            _ => {}
+            } => Some(None),
+            _ => None,
+        };
+        if let Some(fields) = pending {
+            let pending = PendingRedaction {
+                position: self.position,
+                fields,
+                apply: false,
+            };
+            self.redacted_copies.insert(seq, pending);
         }
         rules.apply(&statement);
         if let Event::OperatorKeyRotated(e) = &statement.event {
@@ -647,7 +662,7 @@ impl Stage {
     /// every field it shows the same) counts as already recorded; another
     /// is a fork, refused naming both hashes.
     fn existing_copy(
-        &self,
+        &mut self,
         view: &dyn LogView,
         submission: &Submission,
         seq: u64,
@@ -660,6 +675,9 @@ impl Stage {
                 hex::encode(stored.hash),
                 hex::encode(hash)
             )).into());
+        }
+        if stored.header.schema == SCHEMA_VERSION {
+            return self.existing_committed_copy(view, submission, stored);
         }
         let redacted = |r: &Redaction| match r {
             Redaction::Fields(fields) => fields.iter().map(|f| f.name()).collect::<Vec<_>>(),
@@ -732,6 +750,114 @@ impl Stage {
         })
     }
 
+    /// An overlapping copy of a format 2 entry: every field it shows is
+    /// proven against the stored digests, its payload (if given) is the
+    /// stored one, and redaction marks the stored entry lacks must be made
+    /// by a redaction later in the same batch.
+    fn existing_committed_copy(
+        &mut self,
+        view: &dyn LogView,
+        submission: &Submission,
+        stored: Record,
+    ) -> Result<Appended, Staging> {
+        let seq = stored.header.seq;
+        let bytes = self.entry_bytes(view, seq)?;
+        let split = split_entry(&bytes).map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
+        let (payload_bytes, _) = split.payload();
+        let copy = &submission.copy;
+        if copy
+            .payload
+            .as_ref()
+            .is_some_and(|given| given.as_slice() != payload_bytes)
+        {
+            return Err(Rejection::field(
+                "payload",
+                format!("differs from entry {seq} as this log holds it (same hash): the copy was changed"),
+            )
+            .into());
+        }
+        let claimed = match &copy.redacted {
+            None => Vec::new(),
+            Some(CopyRedaction::Fields(fields)) => fields.clone(),
+            Some(CopyRedaction::Legacy) => {
+                return Err(Rejection::field(
+                    "redacted",
+                    "`true` marks a format 1 copy, but this entry is of format 2",
+                )
+                .into())
+            }
+        };
+        let payload = entry::decode_payload_v2(payload_bytes)
+            .map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
+        let mut line = submission.statement.clone();
+        if !submission.occurred_at_given {
+            line.occurred_at = stored.statement.occurred_at;
+        }
+        prove_line(&line, &submission.salts, &claimed, &payload)?;
+        let header = &stored.header;
+        let mismatch = [
+            (
+                "recorded_at",
+                copy.recorded_at.is_some_and(|t| t != header.recorded_at),
+            ),
+            (
+                "stream",
+                copy.derived
+                    .stream
+                    .as_ref()
+                    .is_some_and(|s| *s != header.stream),
+            ),
+            (
+                "version",
+                copy.derived.version.is_some_and(|v| v != header.version),
+            ),
+            (
+                "prev_hash",
+                copy.derived
+                    .prev_hash
+                    .is_some_and(|p| p != header.prev_hash),
+            ),
+            (
+                "backfilled",
+                copy.backfilled.unwrap_or(false) != header.backfilled,
+            ),
+            ("signature", submission.signature != header.signature),
+            (
+                "leaf",
+                copy.leaf.as_ref().is_some_and(|l| *l != header.encode()),
+            ),
+        ];
+        if let Some((field, _)) = mismatch.iter().find(|(_, differs)| *differs) {
+            return Err(Rejection::field(*field, format!(
+                "differs from entry {seq} as this log holds it (same hash): the copy's fields were changed"
+            )).into());
+        }
+        let already = match &stored.redaction {
+            Redaction::Fields(fields) => fields.clone(),
+            _ => Vec::new(),
+        };
+        let new: Vec<Field> = claimed
+            .into_iter()
+            .filter(|f| !already.contains(f))
+            .collect();
+        if !new.is_empty() {
+            let pending = PendingRedaction {
+                position: self.position,
+                fields: Some(new),
+                apply: true,
+            };
+            self.redacted_copies.insert(seq, pending);
+        }
+        Ok(Appended {
+            seq,
+            event_id: header.event_id,
+            stream: header.stream.clone(),
+            version: header.version,
+            hash: stored.hash,
+            duplicate: true,
+        })
+    }
+
     /// Stages a redaction of `e.target_seq`: its new stored bytes, without
     /// the disclosures of the fields named. A copy's redaction may find its
     /// target already redacted by the copy (the export showed it so).
@@ -750,7 +876,7 @@ impl Stage {
             )
             .into());
         }
-        if let Some((_, fields)) = self.redacted_copies.get(&target) {
+        if let Some(pending) = self.redacted_copies.get(&target).cloned() {
             if !copying {
                 return Err(Rejection::field(
                     "target_seq",
@@ -758,15 +884,35 @@ impl Stage {
                 )
                 .into());
             }
-            let named = armistice_core::redact::parse_fields(&e.fields).ok();
-            // A format 1 copy cannot say which fields; format 2 must match exactly.
-            if fields.is_some() && *fields != named {
-                return Err(Rejection::field("fields", format!(
-                    "the copy of entry {target} shows other fields redacted than this redaction names"
-                )).into());
+            // A format 1 copy cannot say which fields; a format 2 copy's
+            // redacted fields are covered one redaction at a time, in any order.
+            match pending.fields.clone() {
+                None => {
+                    self.redacted_copies.remove(&target);
+                }
+                Some(mut remaining) => {
+                    for field in armistice_core::redact::parse_fields(&e.fields)? {
+                        let Some(at) = remaining.iter().position(|f| *f == field) else {
+                            return Err(Rejection::field("fields", format!(
+                                "the copy of entry {target} does not show `{field}` redacted, though this redaction names it"
+                            )).into());
+                        };
+                        remaining.remove(at);
+                    }
+                    if remaining.is_empty() {
+                        self.redacted_copies.remove(&target);
+                    } else {
+                        let left = PendingRedaction {
+                            fields: Some(remaining),
+                            ..pending.clone()
+                        };
+                        self.redacted_copies.insert(target, left);
+                    }
+                }
             }
-            self.redacted_copies.remove(&target);
-            return Ok(None);
+            if !pending.apply {
+                return Ok(None);
+            }
         }
         if target > self.committed.seq {
             return Err(Rejection::field(
@@ -858,7 +1004,7 @@ enum Body {
         digest: Hash,
         signature: Option<[u8; 64]>,
         redacted: Option<Vec<Field>>,
-        statement: Statement,
+        statement: Box<Statement>,
     },
 }
 
@@ -897,7 +1043,7 @@ impl Body {
 
     fn reading_copy(&self, statement: Statement) -> Statement {
         match self {
-            Body::Legacy { statement, .. } => statement.clone(),
+            Body::Legacy { statement, .. } => (**statement).clone(),
             Body::Committed { .. } => statement,
         }
     }
@@ -963,41 +1109,63 @@ fn redacted_copy_body(
     };
     let payload = entry::decode_payload_v2(payload_bytes)
         .map_err(|e| Rejection::field("payload", e.to_string()))?;
-    // The values the line shows, with its salts, must match the payload's
-    // digests one by one; a field without salt is one the line says is gone.
-    let kept = disclose::disclose_fields(statement, &submission.salts)
-        .map_err(|e| Rejection::field("salts", e.to_string()))?;
-    let (revealed, redacted) = disclose::reveal(&payload, &kept).map_err(|e| {
-        Rejection::event(format!(
-            "the line's fields do not match the entry's payload: {e}"
-        ))
-    })?;
-    if redacted != fields {
-        return Err(Rejection::field(
-            "redacted",
-            format!(
-                "the payload leaves {} without a disclosure, not what the line says",
-                redacted
-                    .iter()
-                    .map(|f| f.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
-        .into());
-    }
-    if let Some(field) = armistice_core::json::first_difference(statement, &revealed) {
-        return Err(Rejection::field(
-            field,
-            "differs from what the redacted entry's payload proves: the field was changed",
-        )
-        .into());
-    }
+    let kept = prove_line(statement, &submission.salts, fields, &payload)?;
     Ok(Body::Committed {
         payload: payload_bytes.clone(),
         disclosures: disclose::encode_disclosures(&kept),
         redacted: Some(fields.to_vec()),
     })
+}
+
+/// Proves every field a copy line shows against a committed payload: the
+/// values it shows, with its salts, must match their digests one by one; the
+/// fields it says are redacted (`claimed`) must be exactly those it shows
+/// no value for. Returns the disclosures the line makes.
+fn prove_line(
+    statement: &Statement,
+    salts: &disclose::Salts,
+    claimed: &[Field],
+    payload: &disclose::CommittedPayload,
+) -> Result<Vec<disclose::Disclosure>, Rejection> {
+    let kept = disclose::disclose_fields(statement, salts)
+        .map_err(|e| Rejection::field("salts", e.to_string()))?;
+    let (revealed, mut redacted) = disclose::reveal(payload, &kept).map_err(|e| match e {
+        disclose::DisclosureError::DigestMismatch(field) => Rejection::field(
+            field.name(),
+            "does not match the digest the entry's payload commits to: the field was changed",
+        ),
+        other => Rejection::event(format!(
+            "the line's fields do not match the entry's payload: {other}"
+        )),
+    })?;
+    let mut claimed = claimed.to_vec();
+    claimed.sort();
+    redacted.sort();
+    if redacted != claimed {
+        let names = |fields: &[Field]| match fields.len() {
+            0 => "no field".to_owned(),
+            _ => fields
+                .iter()
+                .map(|f| f.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        return Err(Rejection::field(
+            "redacted",
+            format!(
+                "the line shows {} redacted, but its values and salts leave {} without a value",
+                names(&claimed),
+                names(&redacted)
+            ),
+        ));
+    }
+    if let Some(field) = armistice_core::json::first_difference(statement, &revealed) {
+        return Err(Rejection::field(
+            field,
+            "differs from what the entry's payload proves: the field was changed",
+        ));
+    }
+    Ok(kept)
 }
 
 /// The body of a copy of a schema 1 entry: its leaf gives the payload digest
@@ -1052,7 +1220,7 @@ fn legacy_body(statement: &Statement, submission: &Submission) -> Result<Body, S
         digest: header.payload_sha256,
         signature: header.signature,
         redacted: redacted.then(Vec::new),
-        statement: statement.clone(),
+        statement: Box::new(statement.clone()),
     })
 }
 

@@ -181,8 +181,9 @@ struct Expected {
     nodes: BTreeMap<(u8, u64), Hash>,
     /// Entries that show redacted fields: seq → fields (empty: format 1).
     redacted: BTreeMap<u64, Vec<Field>>,
-    /// What `entry_redacted` entries say: target → fields (empty: format 1, all).
-    redactions: BTreeMap<u64, (u64, Vec<Field>)>,
+    /// What `entry_redacted` entries say: target → the redactions' seqs and
+    /// the fields they name together (empty: format 1, all).
+    redactions: BTreeMap<u64, (Vec<u64>, Vec<Field>)>,
     operator_keys: Option<OperatorKeys>,
 }
 
@@ -527,7 +528,9 @@ impl Verifier<'_> {
         match &record.statement.event {
             Event::EntryRedacted(e) => {
                 let fields = armistice_core::redact::parse_fields(&e.fields).unwrap_or_default();
-                self.expected.redactions.insert(e.target_seq, (seq, fields));
+                let entry = self.expected.redactions.entry(e.target_seq).or_default();
+                entry.0.push(seq);
+                entry.1.extend(fields);
             }
             Event::OperatorKeyRotated(e) => {
                 if let Some(keys) = &mut self.expected.operator_keys {
@@ -562,17 +565,20 @@ impl Verifier<'_> {
                         let mut b = named.clone();
                         a.sort();
                         b.sort();
+                        b.dedup();
                         a == b
                     };
                     if !same {
-                        self.problem(seq, format!("the entry lacks other fields than the redaction at seq {by} names"));
+                        let seqs: Vec<String> = by.iter().map(u64::to_string).collect();
+                        self.problem(seq, format!("the entry lacks other fields than the redactions at seq {} name", seqs.join(", ")));
                     }
                 }
             }
         }
         for (target, (by, _)) in redactions {
             if target <= self.report.head.seq {
-                self.problem(target, format!("the redaction at seq {by} targets this entry, but its fields are all still there"));
+                let seqs: Vec<String> = by.iter().map(u64::to_string).collect();
+                self.problem(target, format!("the redaction at seq {} targets this entry, but its fields are all still there", seqs.join(", ")));
             }
         }
     }
