@@ -34,13 +34,13 @@ pub fn check_operator(
         }
     };
     let what = if line.is_some() {
-        "operator statements"
+        "operator statements are"
     } else {
-        "a backfill"
+        "backfills are"
     };
     let Some(expected) = token else {
         return Err(refuse(&format!(
-            "{what} are not accepted here: the server was started without an operator token"
+            "{what} not accepted here: the server was started without an operator token"
         )));
     };
     let given = headers
@@ -50,7 +50,7 @@ pub fn check_operator(
         .map(str::trim);
     match given {
         None => Err(refuse(&format!(
-            "{what} need `Authorization: Bearer <token>`, the operator token (the ledger's operator.token; `--token-file`)"
+            "{what} the operator's: they need `Authorization: Bearer <token>`, the operator token (the ledger's operator.token; `--token-file`)"
         ))),
         Some(given) if !same_secret(given.as_bytes(), expected.as_bytes()) => {
             Err(refuse("the bearer token is not the operator's"))
