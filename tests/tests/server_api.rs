@@ -514,7 +514,8 @@ fn remote_record_and_import_check_their_receipts() {
     let out = run(&["record", "-"], operator);
     assert_eq!(out.status.code(), Some(common::EXIT_ERROR));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("line 1: operator statements are the operator's"),
+        String::from_utf8_lossy(&out.stderr)
+            .contains("line 1: operator statements are the operator's"),
         "{}",
         describe(&out)
     );

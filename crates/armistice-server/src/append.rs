@@ -7,6 +7,7 @@ use crate::extract::Params;
 use crate::ingest::{body_kind, parse_body};
 use crate::state::AppState;
 use armistice_api::wire::{AppendedJson, Receipt};
+use armistice_merkle::checkpoint::SignedCheckpoint;
 use armistice_store::{AppendOptions, Appended, Store, StoreError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -66,6 +67,7 @@ pub async fn append(
         &batch,
         backfill,
     )?;
+    let notes = Arc::clone(&state.receipt_notes);
     let receipt = state
         .blocking_write(move |store| {
             // A backfill (operator only, token checked) migrates an older
@@ -82,7 +84,7 @@ pub async fn append(
             let appended = store
                 .append(&submissions, &options)
                 .map_err(|e| at_line(e, &lines))?;
-            receipt(store, &appended)
+            receipt(store, &notes, &appended)
         })
         .await?;
     Ok(Json(receipt))
@@ -101,21 +103,62 @@ fn at_line(error: StoreError, lines: &[usize]) -> HttpError {
     }
 }
 
+/// The checkpoint note of the newest receipts, kept by size: the appends a
+/// flush acknowledges together all find the same head, and share one
+/// signature (and one root) instead of signing it each.
+#[derive(Default)]
+pub struct ReceiptNotes {
+    newest: std::sync::Mutex<Option<SignedCheckpoint>>,
+}
+
+impl ReceiptNotes {
+    /// The checkpoint of the current head, signed for receipts (not kept).
+    fn at_head(&self, store: &dyn Store) -> Result<SignedCheckpoint, HttpError> {
+        // The newest note is for one size only: once the head moves on (a
+        // rotation of the operator key among what moved it), it is signed anew.
+        let mut tries = 0;
+        loop {
+            let size = store.head().seq;
+            let cached = self
+                .newest
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+                .filter(|c| c.checkpoint.size == size);
+            if let Some(signed) = cached {
+                return Ok(signed);
+            }
+            match store.checkpoint_note(size) {
+                // A rotation appended meanwhile: the head is read again.
+                Err(StoreError::OldKey { .. }) if tries < 2 => tries += 1,
+                other => {
+                    let signed = other?;
+                    let mut newest = self
+                        .newest
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if newest.as_ref().is_none_or(|n| n.checkpoint.size < size) {
+                        *newest = Some(signed.clone());
+                    }
+                    return Ok(signed);
+                }
+            }
+        }
+    }
+}
+
 /// The receipt of durable entries: a checkpoint signed at the current head
 /// (which covers them), and each entry's inclusion proof and leaf at that size.
-pub fn receipt(store: &dyn Store, appended: &[Appended]) -> Result<Receipt, HttpError> {
-    // A rotation of the operator key appended meanwhile makes the head's
-    // checkpoint the new key's: the head is read again then.
-    let mut tries = 0;
-    let (size, signed) = loop {
-        let size = store.head().seq;
-        match store.checkpoint_note(size) {
-            Err(StoreError::OldKey { .. }) if tries < 2 => tries += 1,
-            other => break (size, other?),
-        }
-    };
+pub fn receipt(
+    store: &dyn Store,
+    notes: &ReceiptNotes,
+    appended: &[Appended],
+) -> Result<Receipt, HttpError> {
+    let signed = notes.at_head(store)?;
+    let size = signed.checkpoint.size;
     let seqs: Vec<u64> = appended.iter().map(|a| a.seq).collect();
-    let (proofs, leaves) = crate::proofs::inclusion_proofs(store, &seqs, size)?;
+    let (proofs, leaves) =
+        crate::proofs::inclusion_proofs(store, &seqs, size, signed.checkpoint.root)?;
     Ok(Receipt {
         appended: appended.iter().map(AppendedJson::from).collect(),
         checkpoint: signed.to_note(),

@@ -20,6 +20,8 @@ pub struct AppState {
     /// Appending store calls running at once: kept apart from the reads,
     /// so that slow readers never hold up an append.
     writes: Semaphore,
+    /// The note receipts share while the head stays put.
+    pub receipt_notes: Arc<crate::append::ReceiptNotes>,
     /// The newest checkpoint the signer made (what `/checkpoint` serves).
     checkpoint: RwLock<Option<Arc<SignedCheckpoint>>>,
     /// Turns true once the server stops accepting work.
@@ -39,6 +41,7 @@ impl AppState {
             config,
             reads: Semaphore::new(READ_TASKS_MAX),
             writes: Semaphore::new(WRITE_TASKS_MAX),
+            receipt_notes: Arc::default(),
             checkpoint: RwLock::new(None),
             shutdown,
             stopping: AtomicBool::new(false),
