@@ -620,3 +620,127 @@ fn the_checker_accepts_what_the_copy_bugs_refuse() {
         &["line 63", "field `fields"],
     );
 }
+
+/// A key file in the signed-note form `keygen` writes, from a fixed seed:
+/// `PRIVATE+KEY+<name>+<id>+<base64(0x01 || seed)>`; returns its verifier key.
+fn fixed_key(ledger: &Ledger, file: &str, name: &str, seed: [u8; 32]) -> (PathBuf, String) {
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let public = ed25519_dalek::SigningKey::from_bytes(&seed)
+        .verifying_key()
+        .to_bytes();
+    let id = Sha256::new()
+        .chain_update(name.as_bytes())
+        .chain_update([b'\n', 1])
+        .chain_update(public)
+        .finalize();
+    let id = hex::encode(&id[..4]);
+    let with_type = |bytes: &[u8]| BASE64.encode([&[1u8][..], bytes].concat());
+    let path = ledger.file(
+        file,
+        &format!("PRIVATE+KEY+{name}+{id}+{}\n", with_type(&seed)),
+    );
+    (path, format!("{name}+{id}+{}", with_type(&public)))
+}
+
+/// The worked example of `docs/FORMAT.md` (section 2.6) and its checkpoint
+/// (section 3.5) are what the binary makes, byte for byte.
+#[test]
+fn the_worked_example_of_the_format_is_what_the_binary_makes() {
+    let ledger = Ledger::new();
+    let seed: [u8; 32] =
+        hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+            .unwrap()
+            .try_into()
+            .unwrap();
+    let (ua_key, ua_vkey) = fixed_key(&ledger, "ua.key", "UA", seed);
+    let (op_key, op_vkey) = fixed_key(&ledger, "op.key", "example.org/ceasefire", [1; 32]);
+    let example = Ledger::with_operator_key(&op_key);
+    example.backfill(&format!(
+        r#"{{"type":"party_registered","event_id":"01958437-bc00-7992-9970-7f07ac883e93","by":"operator","occurred_at":"2025-03-11T08:00:00Z","recorded_at":"2025-03-11T08:00:00Z","party":"UA","name":"Ukraine","role":"belligerent","public_key":"{ua_vkey}","salts":{{"name":"01010101010101010101010101010101"}}}}
+{{"type":"party_registered","event_id":"01958437-bc00-7c71-b7d3-a5cf4010d378","by":"operator","occurred_at":"2025-03-11T08:00:00Z","recorded_at":"2025-03-11T08:00:00Z","party":"RU","name":"Russian Federation","role":"belligerent","salts":{{"name":"02020202020202020202020202020202"}}}}
+"#
+    ));
+    let unsigned = example.file(
+        "ua.jsonl",
+        r#"{"type":"agreement_proposed","event_id":"0195865d-0d00-7151-80b4-f355638800fd","by":"UA","occurred_at":"2025-03-11T16:00:00Z","agreement":"A1","title":"Energy moratorium","kind":"bilateral","parties":["UA","RU"],"scope":["energy_infrastructure"],"effective_from":"2025-03-18T00:00:00Z","salts":{"title":"03030303030303030303030303030303"}}
+{"type":"violation_alleged","event_id":"0195ada1-8a80-7875-932b-f5853110dd8e","by":"UA","occurred_at":"2025-03-19T07:00:00Z","claim":"c1","agreement":"A1","against":"RU","incident_at":"2025-03-19T01:00:00Z","category":"drone_strike","location":{"name":"Sloviansk","lat":48.85,"lon":37.6},"casualties":{"killed":0,"injured":2},"description":"Drone hit the substation.","salts":{"description":"04040404040404040404040404040404","location":"05050505050505050505050505050505","casualties":"06060606060606060606060606060606"}}
+{"type":"allegation_retracted","event_id":"0195c761-5680-7f55-97a3-0d96aa55d1b7","by":"UA","occurred_at":"2025-03-24T09:00:00Z","claim":"c1","reason":"witness Ivan asked","salts":{"reason":"07070707070707070707070707070707"}}
+"#,
+    );
+    let signed = example.ok(&[
+        "sign",
+        "--key",
+        ua_key.to_str().unwrap(),
+        unsigned.to_str().unwrap(),
+    ]);
+    let recorded = [
+        "2025-03-11T18:00:00Z",
+        "2025-03-19T09:00:00Z",
+        "2025-03-24T10:00:00Z",
+    ];
+    let mut lines = parse_export(&signed);
+    for (line, at) in lines.iter_mut().zip(recorded) {
+        line.insert("recorded_at".into(), json!(at));
+    }
+    example.backfill(&to_export(&lines));
+    let before = parse_export(&example.export());
+    example.backfill(r#"{"type":"entry_redacted","event_id":"0195cc00-0000-7000-8000-00000000000a","by":"operator","occurred_at":"2025-03-25T08:00:00Z","recorded_at":"2025-03-25T08:00:00Z","target_seq":5,"reason":"the witness asked","fields":["reason"]}"#);
+    let checkpoint = example.ok(&["checkpoint"]);
+    let export = example.export();
+    let after = parse_export(&export);
+
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/FORMAT.md"))
+            .unwrap();
+    let field =
+        |line: &serde_json::Map<String, Value>, name: &str| line[name].as_str().unwrap().to_owned();
+    for name in ["hash", "prev_hash", "leaf", "payload"] {
+        let value = field(&before[4], name);
+        assert!(
+            doc.contains(&value),
+            "FORMAT.md should show entry 5's {name} {value}"
+        );
+        assert_eq!(
+            field(&after[4], name),
+            value,
+            "redaction keeps entry 5's {name}"
+        );
+    }
+    let signature = field(&before[4], "signature");
+    assert!(
+        doc.contains(&signature[..64]) && doc.contains(&signature[64..]),
+        "FORMAT.md should show the signature {signature}"
+    );
+    for line in checkpoint.lines().filter(|l| !l.is_empty()) {
+        assert!(
+            doc.contains(&format!("    {line}\n")),
+            "FORMAT.md should show the checkpoint line {line}"
+        );
+    }
+    assert_eq!(
+        before[4]["salts"],
+        json!({"reason": "07070707070707070707070707070707"})
+    );
+    assert_eq!(after[4]["reason"], json!("[redacted]"));
+    assert_eq!(after[4]["redacted"], json!(["reason"]));
+    assert!(
+        after[4].get("salts").is_none(),
+        "a redacted field's salt is gone"
+    );
+    if python3_available() {
+        let cp = example.file("cp.txt", &checkpoint);
+        let file = example.file("export.jsonl", &export);
+        checker_passes(
+            example.dir(),
+            &[
+                file.to_str().unwrap(),
+                "--key",
+                &op_vkey,
+                "--checkpoint",
+                cp.to_str().unwrap(),
+            ],
+        );
+    }
+}
