@@ -556,7 +556,7 @@ def parse_statement(obj, recorded_at):
     if "type" not in obj:
         fail("type", "required field is missing")
     event_type = obj.pop("type")
-    if event_type not in TYPE_FIELDS:
+    if not isinstance(event_type, str) or event_type not in TYPE_FIELDS:
         fail("type", "unknown event type %s" % json.dumps(event_type))
     if "event_id" not in obj:
         fail("event_id", "required field is missing (an export line always has it)")
