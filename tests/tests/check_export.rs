@@ -60,7 +60,7 @@ impl Scenario {
         ledger.record(r#"{"type":"allegation_responded","by":"RU","claim":"UA-signed-1","response":"denied","statement":"No strike took place; the witness is known to us."}"#);
         let response = 64;
         ledger.record(&format!(
-            r#"{{"type":"entry_redacted","by":"operator","target_seq":{signed_claim},"reason":"witness safety","fields":["description","location"]}}"#
+            r#"{{"type":"entry_redacted","by":"operator","target_seq":{signed_claim},"reason":"witness safety","fields":["source","description","location","casualties","evidence"]}}"#
         ));
         let cp_before = ledger.file("cp-before.txt", &ledger.ok(&["checkpoint"]));
         ledger.ok(&["rotate-operator-key"]);
@@ -283,6 +283,23 @@ fn edited_exports_are_refused_naming_line_and_field() {
         ),
         claim,
         Some("location"),
+    );
+    // Casualties shown again on the line whose casualties were redacted.
+    s.refused(
+        "redacted-casualties",
+        &edit_line(&s.export, claim, set("casualties", json!({"killed": 5}))),
+        claim,
+        Some("casualties"),
+    );
+    // What a redaction keeps of evidence (its hash) cannot change either.
+    let evidence_hash = |line: &mut serde_json::Map<String, Value>| {
+        line["evidence"][0]["sha256"] = json!("0".repeat(64));
+    };
+    s.refused(
+        "redacted-evidence-hash",
+        &edit_line(&s.export, claim, evidence_hash),
+        claim,
+        Some("evidence[0].sha256"),
     );
     // A line that says it was redacted, though no entry_redacted targets it.
     let fake_redaction = |line: &mut serde_json::Map<String, Value>| {
