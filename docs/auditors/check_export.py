@@ -1264,6 +1264,8 @@ class Export:
         payload_text = obj.pop("payload", None)
         if "expected_version" in obj:
             fail("expected_version", "an input-only field; an export line never has it")
+        if isinstance(obj.get("type"), str) and obj["type"] in TYPE_FIELDS and obj["type"] != header["type"]:
+            fail("type", "differs from the leaf's `%s`" % header["type"])
         statement = parse_statement(obj, header["recorded_at"])
 
         # The header and the statement the line shows.
