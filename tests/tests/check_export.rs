@@ -762,6 +762,9 @@ fn the_worked_example_of_the_format_is_what_the_binary_makes() {
     }
 }
 
+/// An edit of one export line.
+type LineEdit = fn(&mut serde_json::Map<String, Value>);
+
 /// Known bug (reported, not fixed here): a copy line at a seq the copy
 /// already holds is compared on its statement fields and header only, so
 /// an overlapping export whose `salts` or `payload` were edited, or whose
@@ -777,7 +780,7 @@ fn an_overlapping_export_is_checked_line_by_line() {
     let (copy, output) = s.import_into_copy("copy", &file);
     assert!(output.status.success(), "{}", describe(&output));
     let seq = seq_where(&s.export, "claim", "RU-2025-03-19-kavkazskaya");
-    let edits: [(&str, fn(&mut serde_json::Map<String, Value>)); 3] = [
+    let edits: [(&str, LineEdit); 3] = [
         ("salt", |line| {
             line["salts"]["description"] = json!("00".repeat(16));
         }),
