@@ -546,7 +546,6 @@ fn format_1_entries_are_read_and_their_redactions_reported() {
 /// `import --backfill` nor `verify-proof` accepts the ledger's own export.
 /// The auditors' script accepts it.
 #[test]
-#[ignore = "bug in armistice-store: redactions of one entry in two steps make an export that no copy accepts"]
 fn an_entry_redacted_in_two_steps_copies() {
     let ledger = Ledger::new();
     let vkey = std::fs::read_to_string(ledger.path().join("operator.vkey")).unwrap();
@@ -568,7 +567,6 @@ fn an_entry_redacted_in_two_steps_copies() {
 /// an export whose redacted line lists them in code order, which the copy
 /// refuses as "other fields". The auditors' script accepts it.
 #[test]
-#[ignore = "bug in armistice-store: a redaction naming fields out of code order makes an export that no copy accepts"]
 fn a_redaction_naming_fields_out_of_code_order_copies() {
     let ledger = Ledger::new();
     let vkey = std::fs::read_to_string(ledger.path().join("operator.vkey")).unwrap();
@@ -589,7 +587,6 @@ fn a_redaction_naming_fields_out_of_code_order_copies() {
 /// list for every `entry_redacted`, copies of format 1 included, so such a
 /// format 1 log cannot be copied. The auditors' script accepts it.
 #[test]
-#[ignore = "bug in armistice-core rules: a format 1 `entry_redacted` with `fields: []` (all fields) is refused in a copy"]
 fn a_format_1_redaction_of_every_field_copies() {
     let ledger = Ledger::new();
     let mut log = Format1Log::new(read_secret_key(&ledger.operator_key()));
@@ -773,7 +770,6 @@ type LineEdit = fn(&mut serde_json::Map<String, Value>);
 /// import reports an edited export as a good one; `verify-proof` (into an
 /// empty ledger) and check_export.py refuse each of these.
 #[test]
-#[ignore = "bug in armistice-store: overlapping copy lines are not checked against salts, payload or redactions"]
 fn an_overlapping_export_is_checked_line_by_line() {
     let s = Scenario::build();
     let file = s.write("export.jsonl", &s.export);

@@ -49,7 +49,10 @@ fn go_sumdb_note_and_tlog_agree() {
         return;
     }
     let Some(gopath) = gopath() else {
-        assert!(!ci, "golang.org/x/mod is not installed, but CI must run this test");
+        assert!(
+            !ci,
+            "golang.org/x/mod is not installed, but CI must run this test"
+        );
         println!("skipped: golang.org/x/mod not installed (golang-golang-x-mod-dev)");
         return;
     };

@@ -950,8 +950,7 @@ impl Drop for Session<'_> {
         let _ = self.ledger.write_pending(&mut self.writer);
         if self.direct {
             let keys = self.writer.operator_keys.clone();
-            let _ =
-                crate::recover::truncate_after(
+            let _ = crate::recover::truncate_after(
                 &self.ledger.tree,
                 &self.ledger.sled_dir,
                 self.stage.committed.seq,
