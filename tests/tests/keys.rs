@@ -414,15 +414,24 @@ fn a_lost_party_key_is_replaced_by_the_operator() {
         replacement["signature"].is_string(),
         "signed by the operator"
     );
-    // Both of UA's statements verify, each under the key of its time.
+    // Both of UA's statements verify, each under the key of its time; the
+    // replacement between them shows in the audit too.
     let audit: Value = serde_json::from_str(&ledger.ok(&["audit", "C1", "--json"])).unwrap();
-    let signatures: Vec<&Value> = audit["timeline"]
+    let signatures: Vec<(&Value, &Value)> = audit["timeline"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| &e["signature"])
+        .map(|e| (&e["relation"], &e["signature"]))
         .collect();
-    assert_eq!(signatures, [&json!("valid"), &json!("valid")], "{audit}");
+    assert_eq!(
+        signatures,
+        [
+            (&json!("claim"), &json!("valid")),
+            (&json!("key_change"), &json!("valid")),
+            (&json!("claim"), &json!("valid"))
+        ],
+        "{audit}"
+    );
     let report = ledger.verify();
     assert_eq!(report["entries"], 8);
     // The operator's four registrations and replacement, UA's two statements

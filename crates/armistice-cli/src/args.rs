@@ -19,7 +19,7 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Args, Debug, Clone)]
 pub struct Global {
-    /// The ledger folder [default: ./armistice.ledger; for `demo`, a temporary folder].
+    /// The ledger folder; without it, ./armistice.ledger (for `demo`, a temporary folder).
     #[arg(long, global = true, env = "ARMISTICE_LEDGER")]
     pub ledger: Option<PathBuf>,
     /// When another process has the ledger open, wait up to this many seconds for it (0 to 86400).

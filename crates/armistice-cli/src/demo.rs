@@ -40,6 +40,7 @@ fn status(global: &Global, agreement: Option<&str>, when: When) -> anyhow::Resul
 
 /// Runs the demo in `--ledger` (which must not exist yet) or a temporary folder.
 pub fn run(global: &Global, _args: &DemoArgs) -> anyhow::Result<()> {
+    let given = global.ledger.clone();
     let temporary = tempfile::TempDir::new()?;
     let path = match &global.ledger {
         Some(path) if path.exists() => bail!(
@@ -60,12 +61,12 @@ pub fn run(global: &Global, _args: &DemoArgs) -> anyhow::Result<()> {
         ingest(&ledger, lines, true, None, &ProgressBar::hidden(), None)?
     };
     outln!("Armistice demo: spring 2025, from public reporting (details marked illustrative in docs/examples).")?;
-    let place = match &global.ledger {
+    let place = match &given {
         Some(path) => path.display().to_string(),
         None => "a temporary ledger, removed when the demo ends (give --ledger DIR to keep one)"
             .to_owned(),
     };
-    outln!("Imported {} events into {place} (a migration: every entry keeps the date the secretariat recorded it).", summary.events)?;
+    outln!("Imported {} events into {place}. This is a migration: every entry keeps the date the secretariat recorded it.", summary.events)?;
 
     section("1. 25 March 2025", "The energy moratorium is in force; the Black Sea arrangements are being signed, Russia only on conditions.")?;
     status(&global, None, when("2025-03-25T18:00:00Z", None))?;

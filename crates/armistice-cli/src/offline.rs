@@ -71,6 +71,13 @@ fn check_signature(
     signed: &SignedCheckpoint,
     key: &NoteVerifier,
 ) -> anyhow::Result<()> {
+    if signed.checkpoint.origin != key.name() {
+        bail!(
+            "{}: the checkpoint's origin `{}` is not the name of the expected key `{key}`",
+            path.display(),
+            signed.checkpoint.origin
+        );
+    }
     if let Err(e) = signed.verify(key.name(), key.verifying_key()) {
         let found: Vec<String> = signed
             .signatures

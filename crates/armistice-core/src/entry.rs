@@ -265,6 +265,13 @@ pub fn decode_payload_v1(bytes: &[u8]) -> Result<Statement, DecodeError> {
 pub fn decode_payload_v2(bytes: &[u8]) -> Result<CommittedPayload, DecodeError> {
     let payload: CommittedPayload = decode_exact(bytes)?;
     disclose::check_canonical(&payload).map_err(|e| DecodeError::Payload(e.to_string()))?;
+    // One statement, one payload: an integer written longer than needed
+    // would give the same statement another hash.
+    if disclose::encode_payload(&payload) != bytes {
+        return Err(DecodeError::Payload(
+            "the payload is not in its canonical encoding".into(),
+        ));
+    }
     Ok(payload)
 }
 

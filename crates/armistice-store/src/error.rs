@@ -57,6 +57,14 @@ pub enum StoreError {
         /// What does not match.
         detail: String,
     },
+    /// Too little free space to write safely; nothing was written.
+    #[error("the disk is full: {available} bytes are free where this write needs {needed} to be safe; nothing was written (free space and try again)")]
+    DiskFull {
+        /// Bytes free.
+        available: u64,
+        /// Bytes needed (the write and a margin).
+        needed: u64,
+    },
     /// The head record file is unreadable.
     #[error("the head record is damaged: {0}")]
     HeadRecord(String),
@@ -117,6 +125,7 @@ impl StoreError {
     /// Whether the error says the disk is full.
     pub fn is_disk_full(&self) -> bool {
         let io = match self {
+            StoreError::DiskFull { .. } => return true,
             StoreError::Io(io) => Some(io),
             StoreError::Sled(sled::Error::Io(io)) => Some(io),
             _ => None,

@@ -178,6 +178,7 @@ impl Ledger {
             return Err(StoreError::AlreadyExists(path.to_owned()));
         }
         std::fs::create_dir_all(path)?;
+        crate::space::ensure(path, 0)?;
         let lock = lock_folder(path, OpenMode::Write)?;
         let tree = open_tree(&path.join(SLED_DIR))?;
         let mut batch = sled::Batch::default();
@@ -213,6 +214,8 @@ impl Ledger {
         let lock = lock_folder(path, mode)?;
         let (copy, sled_dir) = match mode {
             OpenMode::Write => {
+                // sled's recovery writes as it opens: not on a full disk.
+                crate::space::ensure(path, 0)?;
                 crate::recover::clean_sled_leftovers(&path.join(SLED_DIR))?;
                 (None, path.join(SLED_DIR))
             }
@@ -283,7 +286,7 @@ impl Ledger {
     fn after_open(&self, head: Head) -> Result<(), StoreError> {
         if self.mode == OpenMode::Write {
             let keys = self.operator_keys();
-            if crate::recover::truncate_after(&self.tree, head.seq, &keys)? > 0 {
+            if crate::recover::truncate_after(&self.tree, &self.sled_dir, head.seq, &keys)? > 0 {
                 self.sync()?;
             }
         }
@@ -558,7 +561,7 @@ impl Ledger {
             .put(vec![layout::HEAD], writer.applied.encode());
         // `apply_batch` is atomic: when it fails, nothing was written and the
         // batches stay waiting for the next flush to try again.
-        let written = write::apply(&self.tree, &writer.pending);
+        let written = write::apply(&self.tree, &self.sled_dir, &writer.pending);
         if written.is_ok() {
             writer.pending = Overlay::default();
         }
@@ -815,7 +818,7 @@ impl Session<'_> {
                 let view = self.view();
                 write::stage_ops(&self.stage, &view, false)?
             };
-            write::apply(&self.ledger.tree, &ops)?;
+            write::apply(&self.ledger.tree, &self.ledger.sled_dir, &ops)?;
             guard(|| self.ledger.tree.flush())??;
             self.stage.handed_over();
             self.direct = true;
@@ -851,7 +854,7 @@ impl Session<'_> {
                 let view = self.view();
                 write::stage_ops(&self.stage, &view, false)?
             };
-            write::apply(&self.ledger.tree, &ops)?;
+            write::apply(&self.ledger.tree, &self.ledger.sled_dir, &ops)?;
             guard(|| self.ledger.tree.flush())??;
             self.stage.handed_over();
             self.direct = true;
@@ -899,7 +902,7 @@ impl Session<'_> {
                 let mut ops = ops;
                 ops.put(vec![layout::HEAD], head.encode());
                 ledger.write_pending(&mut self.writer)?;
-                write::apply(&ledger.tree, &ops)?;
+                write::apply(&ledger.tree, &ledger.sled_dir, &ops)?;
             } else {
                 self.writer.pending.extend(ops);
             }
@@ -947,8 +950,12 @@ impl Drop for Session<'_> {
         let _ = self.ledger.write_pending(&mut self.writer);
         if self.direct {
             let keys = self.writer.operator_keys.clone();
-            let _ =
-                crate::recover::truncate_after(&self.ledger.tree, self.stage.committed.seq, &keys);
+            let _ = crate::recover::truncate_after(
+                &self.ledger.tree,
+                &self.ledger.sled_dir,
+                self.stage.committed.seq,
+                &keys,
+            );
         }
         self.writer.rules = RuleState::default();
     }

@@ -24,6 +24,7 @@ mod ledger;
 pub mod migrate;
 mod read;
 mod recover;
+pub mod space;
 pub mod stage;
 mod store;
 mod tree;

@@ -67,7 +67,12 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 
 /// Removes entries above `head`, with their index keys and Merkle nodes:
 /// the remains of a session that never committed. Returns how many.
-pub fn truncate_after(tree: &sled::Db, head: u64, keys: &OperatorKeys) -> Result<u64, StoreError> {
+pub fn truncate_after(
+    tree: &sled::Db,
+    dir: &Path,
+    head: u64,
+    keys: &OperatorKeys,
+) -> Result<u64, StoreError> {
     let mut ops = Overlay::default();
     let mut removed: Vec<Vec<u8>> = Vec::new();
     // A chunk sealed by the session that also holds committed entries goes
@@ -144,6 +149,6 @@ pub fn truncate_after(tree: &sled::Db, head: u64, keys: &OperatorKeys) -> Result
     let mut keys = keys.clone();
     keys.truncate(head);
     ops.put(vec![layout::OPERATOR], keys.encode());
-    crate::write::apply(tree, &ops)?;
+    crate::write::apply(tree, dir, &ops)?;
     Ok(removed.len() as u64)
 }

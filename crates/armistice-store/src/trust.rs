@@ -110,6 +110,7 @@ impl Ledger {
         let signed = checkpoint::sign(&note, self.origin(), &key)
             .map_err(|e| StoreError::corrupt(0, format!("checkpoint: {e}")))?;
         if self.mode() == crate::OpenMode::Write {
+            crate::space::ensure(self.path(), 4096)?;
             guard(|| {
                 self.tree
                     .insert(layout::checkpoint(size), signed.to_note().into_bytes())
@@ -158,6 +159,7 @@ impl Ledger {
                 format!("the checkpoint at size {size} does not match this ledger's tree"),
             ));
         }
+        crate::space::ensure(self.path(), 4096)?;
         guard(|| {
             self.tree
                 .insert(layout::checkpoint(size), signed.to_note().into_bytes())

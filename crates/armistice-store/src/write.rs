@@ -43,14 +43,24 @@ impl Overlay {
         self.ops.get(key).map(Option::as_ref)
     }
 
+    /// The bytes of keys and values written.
+    pub fn bytes(&self) -> u64 {
+        self.ops
+            .iter()
+            .map(|(key, value)| (key.len() + value.as_ref().map_or(0, Vec::len)) as u64)
+            .sum()
+    }
+
     /// Adds `other`'s writes after these.
     pub fn extend(&mut self, other: Overlay) {
         self.ops.extend(other.ops);
     }
 }
 
-/// Applies an overlay to sled in one atomic batch.
-pub fn apply(tree: &sled::Db, overlay: &Overlay) -> Result<(), StoreError> {
+/// Applies an overlay to sled in one atomic batch, once the disk is known
+/// to have room for it (see [`crate::space`]).
+pub fn apply(tree: &sled::Db, dir: &std::path::Path, overlay: &Overlay) -> Result<(), StoreError> {
+    crate::space::ensure(dir, overlay.bytes())?;
     let mut batch = sled::Batch::default();
     for (key, value) in &overlay.ops {
         match value {
