@@ -40,6 +40,16 @@ pub struct PhaseOutput {
 }
 
 /// This process's peak resident set size so far, in KiB.
+/// The current resident set (VmRSS), in KiB.
+pub fn rss_kib() -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmRSS"))
+}
+
 pub fn peak_rss_kib() -> anyhow::Result<u64> {
     let status =
         std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;

@@ -45,9 +45,22 @@ pub fn import_phase(path: &Path, events: u64, seed: u64) -> anyhow::Result<Phase
             .append(&chunk, &options)
             .context("the generated events were rejected")?;
         timed += start.elapsed();
+        if std::env::var_os("ARMISTICE_BENCH_TRACE").is_some() {
+            eprintln!(
+                "after {} events: rss {} KiB",
+                events as usize - left,
+                crate::child::rss_kib().unwrap_or(0)
+            );
+        }
     }
     let start = Instant::now();
     session.commit()?;
+    if std::env::var_os("ARMISTICE_BENCH_TRACE").is_some() {
+        eprintln!(
+            "after commit: rss {} KiB",
+            crate::child::rss_kib().unwrap_or(0)
+        );
+    }
     timed += start.elapsed();
     Ok(PhaseOutput {
         seconds: timed.as_secs_f64(),
