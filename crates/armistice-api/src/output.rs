@@ -1,7 +1,8 @@
 //! The exact text each read command prints, over any store: the command
 //! line prints it, the server answers with it (JSON by default, the text
 //! with `?format=text`), and the remote command line prints what it
-//! receives, so that local and remote output are the same bytes.
+//! receives, so that local and remote output are the same bytes. (`status`,
+//! `claims` and `timeline`, which come in more formats, are [`crate::formats`]'.)
 //!
 //! Arguments are checked here too, with messages that name them as the
 //! caller does ([`Names`]): `--size` on the command line, `size` over HTTP.
@@ -9,10 +10,10 @@
 use crate::error::ApiError;
 use crate::query::{self, Names};
 use armistice_core::entry::Record;
-use armistice_core::{AgreementId, ClaimId, Timestamp};
+use armistice_core::{ClaimId, Timestamp};
 use armistice_merkle::checkpoint::{key_id, SignedCheckpoint};
 use armistice_merkle::note::NoteVerifier;
-use armistice_projections::{render_audit, render_claims, render_status, ClaimFilter, View};
+use armistice_projections::render_audit;
 use armistice_store::Store;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -54,35 +55,6 @@ fn write(sink: Sink<'_>, text: &str) -> Result<(), ApiError> {
     sink(text).map_err(ApiError::Write)
 }
 
-/// `status [AGREEMENT] [--json]`.
-pub fn status(
-    store: &dyn Store,
-    agreement: Option<&AgreementId>,
-    view: View,
-    format: Format,
-) -> Result<String, ApiError> {
-    let (rows, parties) = query::status(store, agreement, view)?;
-    match format {
-        Format::Json => pretty(&rows),
-        Format::Text => Ok(render_status(&rows, &parties, view)),
-    }
-}
-
-/// `claims [filters] [--json]`.
-pub fn claims(
-    store: &dyn Store,
-    filter: &ClaimFilter,
-    view: View,
-    names: Names,
-    format: Format,
-) -> Result<String, ApiError> {
-    let (rows, parties) = query::claims(store, filter, view, names)?;
-    match format {
-        Format::Json => pretty(&rows),
-        Format::Text => Ok(render_claims(&rows, &parties, view)),
-    }
-}
-
 /// `audit CLAIM [--json]`.
 pub fn audit(
     store: &dyn Store,
@@ -96,15 +68,6 @@ pub fn audit(
         Format::Json => pretty(&audit),
         Format::Text => Ok(render_audit(&audit, &parties)),
     }
-}
-
-/// `timeline AGREEMENT` (text only).
-pub fn timeline(
-    store: &dyn Store,
-    agreement: &AgreementId,
-    view: View,
-) -> Result<String, ApiError> {
-    query::timeline(store, agreement, view)
 }
 
 /// `export --from --to`: the export lines, checked against the arguments.

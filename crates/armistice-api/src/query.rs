@@ -10,7 +10,8 @@ use armistice_core::entry::{sha256, split_entry};
 use armistice_core::{AgreementId, ClaimId, PartyId, Timestamp};
 use armistice_projections::{
     parse_category, Audit, AuditCollector, AuditInputs, ClaimFilter, ClaimRow, ClaimState,
-    EvidenceCheck, Parties, Projection, Replay, SignatureCheck, StatusRow, StoryReplay, View,
+    EvidenceCheck, Parties, Projection, Replay, SignatureCheck, StatusRow, Story, StoryReplay,
+    View,
 };
 use armistice_store::{SignatureStatus, Signatures, Store};
 use std::str::FromStr;
@@ -304,6 +305,18 @@ pub fn timeline(
     agreement: &AgreementId,
     view: View,
 ) -> Result<String, ApiError> {
+    Ok(armistice_projections::render_story(&timeline_story(
+        store, agreement, view,
+    )?))
+}
+
+/// `timeline`: the story of one agreement and its claims, as data (its
+/// JSON form, or [`render_story`](armistice_projections::render_story)'s text).
+pub fn timeline_story(
+    store: &dyn Store,
+    agreement: &AgreementId,
+    view: View,
+) -> Result<Story, ApiError> {
     let records = store.agreement_records(agreement.as_str())?;
     let mut story = StoryReplay::new(agreement.clone(), view);
     for record in &records {
@@ -311,7 +324,7 @@ pub fn timeline(
             break;
         }
     }
-    Ok(story.finish()?)
+    Ok(story.finish_story()?)
 }
 
 /// Every registered party, with its role and current key (`GET /v1/parties`).

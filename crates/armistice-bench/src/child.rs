@@ -16,6 +16,8 @@ pub enum Phase {
     Replay,
     /// Decode every entry of the ledger at `--dir`, without folding.
     Decode,
+    /// Answer as-of question `--question` over the SQLite database at `--dir`.
+    Sql,
 }
 
 impl Phase {
@@ -24,6 +26,7 @@ impl Phase {
             Phase::Import => "import",
             Phase::Replay => "replay",
             Phase::Decode => "decode",
+            Phase::Sql => "sql",
         }
     }
 }
@@ -57,11 +60,30 @@ pub fn peak_rss_kib() -> anyhow::Result<u64> {
 
 /// Runs `phase` in a child process on `dir`, and reads its report.
 pub fn run(phase: Phase, dir: &Path, events: u64, seed: u64) -> anyhow::Result<PhaseOutput> {
+    run_timed(phase, dir, events, seed, None).map(|(output, _)| output)
+}
+
+/// Runs `phase` in a child process and reads its report, with the child's
+/// whole wall time (start to exit) in seconds: what a command costs as a
+/// user runs it.
+pub fn run_timed(
+    phase: Phase,
+    dir: &Path,
+    events: u64,
+    seed: u64,
+    question: Option<usize>,
+) -> anyhow::Result<(PhaseOutput, f64)> {
     let exe = std::env::current_exe().context("finding the bench binary")?;
-    let output = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .args(["--phase", phase.name(), "--dir"])
         .arg(dir)
-        .args(["--events", &events.to_string(), "--seed", &seed.to_string()])
+        .args(["--events", &events.to_string(), "--seed", &seed.to_string()]);
+    if let Some(question) = question {
+        command.args(["--question", &question.to_string()]);
+    }
+    let started = std::time::Instant::now();
+    let output = command
         .output()
         .with_context(|| format!("starting the {} child", phase.name()))?;
     if !output.status.success() {
@@ -72,8 +94,10 @@ pub fn run(phase: Phase, dir: &Path, events: u64, seed: u64) -> anyhow::Result<P
             String::from_utf8_lossy(&output.stderr)
         );
     }
+    let wall = started.elapsed().as_secs_f64();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let last = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(last)
-        .with_context(|| format!("reading the {} child's report `{last}`", phase.name()))
+    let report = serde_json::from_str(last)
+        .with_context(|| format!("reading the {} child's report `{last}`", phase.name()))?;
+    Ok((report, wall))
 }

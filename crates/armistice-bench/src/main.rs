@@ -54,6 +54,9 @@ struct Args {
     /// Internal: run one measured phase in this (child) process on `--dir`.
     #[arg(long, hide = true, value_enum)]
     phase: Option<Phase>,
+    /// Internal: the as-of question of `--phase sql`.
+    #[arg(long, hide = true)]
+    question: Option<usize>,
 }
 
 /// How much work each row does.
@@ -144,6 +147,7 @@ fn run_phase(phase: Phase, args: &Args) -> anyhow::Result<()> {
         Phase::Import => rows::import::import_phase(dir, args.events.unwrap_or(0), args.seed)?,
         Phase::Replay => rows::read::read_phase(dir, true)?,
         Phase::Decode => rows::read::read_phase(dir, false)?,
+        Phase::Sql => rows::read::sql_phase(dir, args.question.unwrap_or(0))?,
     };
     println!("{}", serde_json::to_string(&output)?);
     Ok(())
@@ -185,6 +189,7 @@ fn bench(work: &Path, seed: u64, sizes: &Sizes) -> anyhow::Result<Report> {
     lines.extend(rows::read::replay_lines(&ledger, sizes.runs_read)?);
     progress("row 5: as-of queries", started);
     lines.extend(rows::read::query_lines(&ledger, &db, sizes.runs_short)?);
+
     progress("row 6: verify", started);
     let bodies: Vec<&[u8]> = rows.iter().map(|r| r.body.as_slice()).collect();
     lines.push(rows::read::verify_line(&ledger, &bodies, sizes.runs_read)?);
@@ -192,6 +197,24 @@ fn bench(work: &Path, seed: u64, sizes: &Sizes) -> anyhow::Result<Report> {
     drop(bodies);
     drop(rows);
     drop(ledger);
+    progress(
+        "rows 4 and 5 as the CLI runs them (a new process each time)",
+        started,
+    );
+    let cli = rows::read::cli_binary()?;
+    lines.extend(rows::read::replay_process_lines(
+        &cli,
+        &ledger_path,
+        seed,
+        sizes.runs_read,
+    )?);
+    lines.extend(rows::read::query_process_lines(
+        &cli,
+        &ledger_path,
+        &db,
+        seed,
+        sizes.runs_short,
+    )?);
 
     progress("row 7: disk and memory (child processes)", started);
     lines.push(rows::memory::disk_line(

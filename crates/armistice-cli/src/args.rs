@@ -1,5 +1,7 @@
 //! The command line, as clap derives it.
 
+use armistice_api::formats::{ClaimsFormat, StatusFormat, TimelineFormat};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -240,9 +242,24 @@ pub struct StatusArgs {
     pub agreement: Option<String>,
     #[command(flatten)]
     pub when: When,
-    /// Print JSON.
-    #[arg(long)]
+    /// Print JSON (the same as --format json).
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// text, json, or csv (one row per agreement and party; columns in docs/GUIDE.md).
+    #[arg(long, value_name = "FORMAT", default_value = "text",
+          value_parser = PossibleValuesParser::new(StatusFormat::NAMES).try_map(|s| s.parse::<StatusFormat>()))]
+    pub format: StatusFormat,
+}
+
+impl StatusArgs {
+    /// The format asked for, `--json` included.
+    pub fn output(&self) -> StatusFormat {
+        if self.json {
+            StatusFormat::Json
+        } else {
+            self.format
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -270,9 +287,25 @@ pub struct ClaimsArgs {
     pub incident_to: Option<String>,
     #[command(flatten)]
     pub when: When,
-    /// Print JSON.
-    #[arg(long)]
+    /// Print JSON (the same as --format json).
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// text, json, csv (one row per claim) or geojson (a point per claim with
+    /// coordinates; those without are counted on standard error). Columns in docs/GUIDE.md.
+    #[arg(long, value_name = "FORMAT", default_value = "text",
+          value_parser = PossibleValuesParser::new(ClaimsFormat::NAMES).try_map(|s| s.parse::<ClaimsFormat>()))]
+    pub format: ClaimsFormat,
+}
+
+impl ClaimsArgs {
+    /// The format asked for, `--json` included.
+    pub fn output(&self) -> ClaimsFormat {
+        if self.json {
+            ClaimsFormat::Json
+        } else {
+            self.format
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -296,6 +329,11 @@ pub struct TimelineArgs {
     pub agreement: String,
     #[command(flatten)]
     pub when: When,
+    /// text, or json (the agreement, each line's time, seq, author, type and
+    /// sentence, and the status at the end).
+    #[arg(long, value_name = "FORMAT", default_value = "text",
+          value_parser = PossibleValuesParser::new(TimelineFormat::NAMES).try_map(|s| s.parse::<TimelineFormat>()))]
+    pub format: TimelineFormat,
 }
 
 #[derive(Args, Debug)]

@@ -33,6 +33,7 @@ fn status(global: &Global, agreement: Option<&str>, when: When) -> anyhow::Resul
             agreement: agreement.map(str::to_owned),
             when,
             json: false,
+            format: Default::default(),
         },
     )
 }
@@ -83,6 +84,7 @@ pub fn run(global: &Global, _args: &DemoArgs) -> anyhow::Result<()> {
         incident_to: None,
         when: when("2025-04-12", None),
         json: false,
+        format: Default::default(),
     };
     query::claims(&global, &disputed)?;
 

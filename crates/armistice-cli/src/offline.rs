@@ -77,17 +77,29 @@ fn check_signature(
     signed: &SignedCheckpoint,
     key: &NoteVerifier,
 ) -> anyhow::Result<()> {
-    if let Err(e) = signed.verify(key.name(), key.verifying_key()) {
-        let found: Vec<String> = signed
+    let found = || {
+        signed
             .signatures
             .iter()
             .map(|s| format!("`{}` (key id {})", s.key_name, hex::encode(s.key_id)))
-            .collect();
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if signed.checkpoint.origin != key.name() {
+        bail!(
+            "{}: the checkpoint's origin `{}` is not the name of the expected key `{key}` (key id {}); the note's signatures are by {}",
+            path.display(),
+            signed.checkpoint.origin,
+            hex::encode(key.key_id()),
+            found()
+        );
+    }
+    if let Err(e) = signed.verify(key.name(), key.verifying_key()) {
         bail!(
             "{}: not signed by the expected key `{key}` (key id {}): {e}; the note's signatures are by {}",
             path.display(),
             hex::encode(key.key_id()),
-            found.join(", ")
+            found()
         );
     }
     outln!(

@@ -20,8 +20,13 @@ macro_rules! out {
 
 /// Writes `text` to standard output.
 pub fn write_str(text: &str) -> std::io::Result<()> {
+    write_bytes(text.as_bytes())
+}
+
+/// Writes `bytes` to standard output.
+pub fn write_bytes(bytes: &[u8]) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
+    stdout.write_all(bytes)?;
     stdout.flush()
 }
 

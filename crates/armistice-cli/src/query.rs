@@ -5,13 +5,12 @@ use crate::args::{AuditArgs, ClaimsArgs, Global, StatusArgs, TimelineArgs, When}
 use crate::open::{now, open};
 use crate::{out, outln};
 use anyhow::{bail, Context};
+use armistice_api::formats;
 use armistice_api::query::{self, ClaimQuery, Names};
 use armistice_api::ApiError;
 use armistice_core::entry::sha256;
 use armistice_core::Timestamp;
-use armistice_projections::{
-    render_audit, render_claims, render_status, EvidenceCheck, EvidenceOutcome, View,
-};
+use armistice_projections::{render_audit, EvidenceCheck, EvidenceOutcome, View};
 use armistice_store::OpenMode;
 use serde::Serialize;
 use std::path::Path;
@@ -31,6 +30,16 @@ fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints a query's body; a GeoJSON body's claims left out for want of
+/// coordinates are counted on standard error.
+fn print_body(body: &formats::Body) -> anyhow::Result<()> {
+    out::write_bytes(&body.bytes)?;
+    if let Some(left_out @ 1..) = body.without_coordinates {
+        eprintln!("armistice: {left_out} claim(s) without coordinates left out of the GeoJSON");
+    }
+    Ok(())
+}
+
 /// `armistice status`.
 pub fn status(global: &Global, args: &StatusArgs) -> anyhow::Result<()> {
     let view = view_of(&args.when)?;
@@ -41,11 +50,7 @@ pub fn status(global: &Global, args: &StatusArgs) -> anyhow::Result<()> {
         .transpose()?;
     let ledger = open(global, OpenMode::Read)?;
     let (rows, parties) = query::status(&ledger, agreement.as_ref(), view)?;
-    if args.json {
-        return print_json(&rows);
-    }
-    out!("{}", render_status(&rows, &parties, view))?;
-    Ok(())
+    print_body(&formats::status_body(args.output(), &rows, &parties, view))
 }
 
 /// The filters of `claims`, as given.
@@ -67,11 +72,7 @@ pub fn claims(global: &Global, args: &ClaimsArgs) -> anyhow::Result<()> {
     let filter = claim_query(args).filter(Names::CLI)?;
     let ledger = open(global, OpenMode::Read)?;
     let (rows, parties) = query::claims(&ledger, &filter, view, Names::CLI)?;
-    if args.json {
-        return print_json(&rows);
-    }
-    out!("{}", render_claims(&rows, &parties, view))?;
-    Ok(())
+    print_body(&formats::claims_body(args.output(), &rows, &parties, view))
 }
 
 /// `armistice audit`: the claim's story, signatures under the keys of
@@ -194,6 +195,6 @@ pub fn timeline(global: &Global, args: &TimelineArgs) -> anyhow::Result<()> {
     let agreement = query::agreement_id(Names::CLI, "AGREEMENT", &args.agreement)?;
     let view = view_of(&args.when)?;
     let ledger = open(global, OpenMode::Read)?;
-    out!("{}", query::timeline(&ledger, &agreement, view)?)?;
-    Ok(())
+    let story = query::timeline_story(&ledger, &agreement, view)?;
+    print_body(&formats::timeline_body(args.format, &story))
 }

@@ -79,6 +79,25 @@ fn print_text(client: &Client, path: &str, query: &[(&str, String)]) -> anyhow::
     Ok(())
 }
 
+/// Prints a query's body (status, claims, timeline) as the local command
+/// does, the count of claims a GeoJSON body left out on standard error.
+fn print_body(client: &Client, path: &str, query: &[(&str, String)]) -> anyhow::Result<()> {
+    let response = client.get(path, query)?;
+    let left_out = response
+        .headers()
+        .get(armistice_api::formats::WITHOUT_COORDINATES_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let bytes = response
+        .bytes()
+        .map_err(|e| anyhow!("{}: the transfer broke off: {e}", client.base()))?;
+    crate::out::write_bytes(&bytes)?;
+    if let Some(left_out @ 1..) = left_out {
+        eprintln!("armistice: {left_out} claim(s) without coordinates left out of the GeoJSON");
+    }
+    Ok(())
+}
+
 /// Copies a streamed answer to standard output as it arrives; a transfer
 /// cut short is an error, never a short output that looks whole.
 fn print_stream(client: &Client, path: &str, query: &[(&str, String)]) -> anyhow::Result<()> {
@@ -107,12 +126,12 @@ fn status(server: &str, global: &Global, args: &StatusArgs) -> anyhow::Result<()
         some("agreement", &args.agreement),
         some("at", &args.when.at),
         some("known_at", &args.when.known_at),
-        Some(format(args.json)),
+        Some(("format", args.output().name().to_owned())),
     ]
     .into_iter()
     .flatten()
     .collect();
-    print_text(&client(server, global)?, "/v1/status", &params)
+    print_body(&client(server, global)?, "/v1/status", &params)
 }
 
 fn claims(server: &str, global: &Global, args: &ClaimsArgs) -> anyhow::Result<()> {
@@ -128,12 +147,12 @@ fn claims(server: &str, global: &Global, args: &ClaimsArgs) -> anyhow::Result<()
         some("incident_to", &args.incident_to),
         some("at", &args.when.at),
         some("known_at", &args.when.known_at),
-        Some(format(args.json)),
+        Some(("format", args.output().name().to_owned())),
     ]
     .into_iter()
     .flatten()
     .collect();
-    print_text(&client(server, global)?, "/v1/claims", &params)
+    print_body(&client(server, global)?, "/v1/claims", &params)
 }
 
 fn audit(server: &str, global: &Global, args: &AuditArgs) -> anyhow::Result<()> {
@@ -161,11 +180,12 @@ fn timeline(server: &str, global: &Global, args: &TimelineArgs) -> anyhow::Resul
     let params: Vec<_> = [
         some("at", &args.when.at),
         some("known_at", &args.when.known_at),
+        Some(("format", args.format.name().to_owned())),
     ]
     .into_iter()
     .flatten()
     .collect();
-    print_text(
+    print_body(
         &client(server, global)?,
         &format!("/v1/agreements/{agreement}/timeline"),
         &params,

@@ -194,7 +194,16 @@ impl RuleState {
         check_times(statement, clock)?;
         optional_non_empty("source", &statement.source)?;
         self.check_author(statement, signature)?;
-        self.check_event(statement)
+        // A copy of a format 1 entry is judged as format 1 judged it.
+        let legacy = matches!(
+            signature,
+            Signature::Unverifiable
+                | Signature::Given {
+                    schema: crate::entry::SCHEMA_V1,
+                    ..
+                }
+        );
+        self.check_event(statement, legacy)
     }
 
     /// Checks who may make `statement` and its signature alone (before
@@ -260,7 +269,7 @@ impl RuleState {
         }
     }
 
-    fn check_event(&self, statement: &Statement) -> Result<(), Rejection> {
+    fn check_event(&self, statement: &Statement, legacy: bool) -> Result<(), Rejection> {
         let by = &statement.by;
         match &statement.event {
             Event::PartyRegistered(e) => self.check_party_registered(e),
@@ -387,6 +396,10 @@ impl RuleState {
             }
             // Whether the target entry exists and has these fields is the
             // store's to judge; the rules see who redacts and what is named.
+            // Format 1 stored an empty list to mean every field.
+            Event::EntryRedacted(e) if legacy && e.fields.is_empty() => {
+                non_empty("reason", &e.reason)
+            }
             Event::EntryRedacted(e) => {
                 non_empty("reason", &e.reason)?;
                 crate::redact::parse_fields(&e.fields).map(|_| ())

@@ -4,7 +4,7 @@
 use crate::error::ProjectionError;
 use crate::fold::{ClaimFacts, Key, Projection};
 use crate::status::AgreementStatus;
-use armistice_core::event::{Category, Event, Finding, Response};
+use armistice_core::event::{Category, Confidence, Event, Finding, Precision, Response};
 use armistice_core::{AgreementId, ClaimId, PartyId, Timestamp};
 use serde::Serialize;
 use std::fmt;
@@ -176,7 +176,7 @@ pub(crate) fn category_name(category: Category) -> &'static str {
 pub(crate) struct ClaimProgress {
     pub retracted: Option<Key>,
     pub latest_response: Option<(Key, Response)>,
-    pub latest_assessment: Option<(Key, Finding)>,
+    pub latest_assessment: Option<(Key, (Finding, Confidence))>,
     pub responses: u32,
     pub assessments: u32,
     /// The earliest `occurred_at` of an answer by the accused.
@@ -200,7 +200,7 @@ impl ClaimProgress {
             }
             Event::AllegationAssessed(e) => {
                 self.assessments = self.assessments.saturating_add(1);
-                keep_latest(&mut self.latest_assessment, key, e.finding);
+                keep_latest(&mut self.latest_assessment, key, (e.finding, e.confidence));
             }
             Event::AllegationRetracted(_) => {
                 self.retracted = Some(self.retracted.map_or(key, |k| k.min(key)));
@@ -214,7 +214,7 @@ impl ClaimProgress {
         if self.retracted.is_some() {
             return ClaimState::Retracted;
         }
-        if let Some((_, finding)) = self.latest_assessment {
+        if let Some((_, (finding, _))) = self.latest_assessment {
             return match finding {
                 Finding::Verified => ClaimState::Verified,
                 Finding::Refuted => ClaimState::Refuted,
@@ -240,7 +240,11 @@ pub(crate) fn keep_latest<T>(slot: &mut Option<(Key, T)>, key: Key, value: T) {
     }
 }
 
-/// One row of `armistice claims`.
+/// One row of `armistice claims`: what an analyst needs of one claim.
+///
+/// Free text reads as the ledger holds it: a redacted description or place
+/// reads `[redacted]` (and a redacted place has no coordinates, redacted
+/// casualties none).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClaimRow {
     /// The claim's id.
@@ -255,6 +259,8 @@ pub struct ClaimRow {
     pub category: Category,
     /// When the incident happened (the start, for a period).
     pub incident_at: Timestamp,
+    /// How precisely `incident_at` is known, if the claimant said.
+    pub incident_precision: Option<Precision>,
     /// The end of the period, for an aggregate claim.
     pub incident_until: Option<Timestamp>,
     /// When the claim was made.
@@ -263,10 +269,26 @@ pub struct ClaimRow {
     pub recorded_at: Timestamp,
     /// Where.
     pub location: String,
+    /// Latitude of the place, WGS 84 degrees (absent when not given).
+    pub lat: Option<f64>,
+    /// Longitude of the place, WGS 84 degrees (absent when not given).
+    pub lon: Option<f64>,
+    /// People killed, as alleged (absent when the claim gives no casualties).
+    pub killed: Option<u32>,
+    /// People injured, as alleged (absent when the claim gives no casualties).
+    pub injured: Option<u32>,
+    /// What happened, in the claimant's words.
+    pub description: String,
     /// How many violations the claim counts.
     pub count: u64,
     /// Its state.
     pub state: ClaimState,
+    /// The latest visible answer ("latest": `occurred_at`, then `seq`).
+    pub response: Option<Response>,
+    /// The latest visible assessment's finding.
+    pub finding: Option<Finding>,
+    /// The latest visible assessment's confidence.
+    pub confidence: Option<Confidence>,
     /// Its flags.
     pub flags: Vec<Flag>,
     /// Visible answers.
@@ -275,6 +297,10 @@ pub struct ClaimRow {
     pub assessments: u32,
     /// Visible pieces of evidence.
     pub evidence: u32,
+    /// Whether the allegation was migrated from another record (`import --backfill`).
+    pub backfilled: bool,
+    /// The seq of the allegation's entry (for `prove inclusion --seq`).
+    pub seq: u64,
     /// The rules version.
     pub rules: &'static str,
 }
@@ -348,16 +374,33 @@ impl Projection {
             against: claim.against.clone(),
             category: claim.category,
             incident_at: claim.incident_at,
+            incident_precision: claim.incident_precision,
             incident_until: claim.incident_until,
             occurred_at: claim.occurred_at,
             recorded_at: claim.recorded_at,
             location: claim.location.clone(),
+            lat: claim.lat,
+            lon: claim.lon,
+            killed: claim.casualties.as_ref().map(|c| c.killed),
+            injured: claim.casualties.as_ref().map(|c| c.injured),
+            description: claim.description.clone(),
             count: claim.count,
             state: claim.progress.state(),
+            response: claim.progress.latest_response.map(|(_, response)| response),
+            finding: claim
+                .progress
+                .latest_assessment
+                .map(|(_, (finding, _))| finding),
+            confidence: claim
+                .progress
+                .latest_assessment
+                .map(|(_, (_, confidence))| confidence),
             flags: self.flags(claim),
             responses: claim.progress.responses,
             assessments: claim.progress.assessments,
             evidence: claim.evidence,
+            backfilled: claim.backfilled,
+            seq: claim.seq,
             rules: crate::RULES_VERSION,
         }
     }

@@ -8,7 +8,9 @@
 //! are few, so that their status can be evaluated at any time.
 
 use crate::claims::ClaimProgress;
-use armistice_core::event::{AgreementProposed, Category, Event, Role, Scope, ViolationAlleged};
+use armistice_core::event::{
+    AgreementProposed, Casualties, Category, Event, Precision, Role, Scope, ViolationAlleged,
+};
 use armistice_core::{AgreementId, ClaimId, PartyId, Record, Timestamp};
 // FxHash: the ids are short strings the ledger validated, not attacker-chosen
 // keys of a long-lived server map, and SipHash was a visible share of replay.
@@ -162,6 +164,8 @@ impl AgreementFacts {
 }
 
 /// What the fold keeps of a claim: its allegation's fields and counters.
+/// Of the allegation's free text only the place's name and the description
+/// are kept (the register shows them); evidence is counted, not kept.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ClaimFacts {
     pub id: ClaimId,
@@ -171,9 +175,16 @@ pub(crate) struct ClaimFacts {
     pub against: PartyId,
     pub category: Category,
     pub incident_at: Timestamp,
+    pub incident_precision: Option<Precision>,
     pub incident_until: Option<Timestamp>,
     pub count: u64,
     pub location: String,
+    /// The place's coordinates (WGS 84 degrees; the input rules give both or neither).
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub casualties: Option<Casualties>,
+    /// The claimant's words (`[redacted]` once redacted).
+    pub description: String,
     pub occurred_at: Timestamp,
     pub recorded_at: Timestamp,
     pub seq: u64,
@@ -330,9 +341,14 @@ impl Replay {
             against: e.against.clone(),
             category: e.category,
             incident_at: e.incident_at,
+            incident_precision: e.incident_precision,
             incident_until: e.incident_until,
             count: e.count,
             location: e.location.name.clone(),
+            lat: e.location.lat,
+            lon: e.location.lon,
+            casualties: e.casualties.clone(),
+            description: e.description.clone(),
             occurred_at: header.occurred_at,
             recorded_at: header.recorded_at,
             seq: header.seq,

@@ -84,7 +84,7 @@ pub use render::{render_audit, render_claims, render_status, Parties};
 pub use status::{
     AggregateClaim, AgreementStatus, Alleged, ClaimCounts, ContestedReading, StatusRow,
 };
-pub use story::{timeline_story, StoryReplay};
+pub use story::{render_story, timeline_story, Story, StoryLine, StoryParty, StoryReplay};
 
 /// The version of the rules these projections apply, shown as `"rules"` in
 /// every JSON object so that a later change of rules stays attributable.

@@ -7,20 +7,109 @@
 use crate::claims::category_name;
 use crate::error::ProjectionError;
 use crate::fold::{Key, Replay, View};
-use crate::render::Parties;
 use crate::status::StatusRow;
 use crate::text::{
     clip, confidence_name, kind_name, minute, response_verb, scope_names, thousands,
 };
 use crate::LATE_AFTER_MICROS;
-use armistice_core::event::{Event, Finding};
-use armistice_core::{AgreementId, ClaimId, Record, Timestamp};
+use armistice_core::event::{AgreementKind, Event, EventType, Finding};
+use armistice_core::{AgreementId, ClaimId, PartyId, Record, Timestamp};
+use serde::Serialize;
 use std::collections::HashSet;
 use std::fmt::Write;
 use std::ops::ControlFlow;
 
 /// Longest free text quoted in a story line, in characters.
 const QUOTE_CHARS_MAX: usize = 200;
+
+/// The story of one agreement: the agreement, one line per event in the
+/// order things happened, and its status at the end (the footer).
+/// `timeline --format json` prints it; [`render_story`] writes the text.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Story {
+    /// The agreement.
+    pub agreement: AgreementId,
+    /// Its title.
+    pub title: String,
+    /// Bilateral or unilateral.
+    pub kind: AgreementKind,
+    /// The parties bound, with their names.
+    pub parties: Vec<StoryParty>,
+    /// World time of the view (`null`: the end of time).
+    pub at: Option<Timestamp>,
+    /// Ledger time of the view (`null`: everything recorded).
+    pub known_at: Option<Timestamp>,
+    /// What happened, in `(time, seq)` order.
+    pub events: Vec<StoryLine>,
+    /// The agreement's status at `at`, as `status --json` gives it.
+    pub status: StatusRow,
+    /// The rules version.
+    pub rules: &'static str,
+}
+
+/// A party bound by the agreement, as the story names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StoryParty {
+    /// Its code.
+    pub party: PartyId,
+    /// Its full name (its code when it is not registered).
+    pub name: String,
+}
+
+/// One line of the story: an entry, or a moment no entry marks (the
+/// agreement coming into force, or lapsing).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StoryLine {
+    /// When it happened: the entry's `occurred_at`, or the moment itself.
+    pub at: Timestamp,
+    /// The entry's seq (`null` for a moment no entry marks).
+    pub seq: Option<u64>,
+    /// Who made the statement (`null` for a moment no entry marks).
+    pub by: Option<PartyId>,
+    /// The event type; `agreement_in_force` or `agreement_expired` for a
+    /// moment no entry marks.
+    #[serde(rename = "type")]
+    pub event_type: &'static str,
+    /// The claim the line is about, if any.
+    pub claim: Option<ClaimId>,
+    /// What happened, in words (the text form puts the author's code first).
+    pub sentence: String,
+    /// When the ledger recorded the entry (`null` for a moment no entry marks).
+    pub recorded_at: Option<Timestamp>,
+    /// Whether the entry was recorded more than seven days after it occurred.
+    pub recorded_late: bool,
+    /// Whether the entry was migrated from another record.
+    pub backfilled: bool,
+}
+
+impl StoryLine {
+    /// The order of the story: time, then seq (a moment no entry marks
+    /// comes after the entries of the same time).
+    fn key(&self) -> Key {
+        (self.at, self.seq.unwrap_or(u64::MAX))
+    }
+
+    /// Lines about a claim's answers, evidence and assessments are indented
+    /// under the claim.
+    fn indented(&self) -> bool {
+        self.claim.is_some() && self.event_type != EventType::ViolationAlleged.name()
+    }
+
+    /// The line as the text form prints it, after the time.
+    fn text(&self) -> String {
+        let mut text = match &self.by {
+            Some(by) => format!("{by} {}", self.sentence),
+            None => format!("· {}", self.sentence),
+        };
+        if let (true, Some(recorded_at)) = (self.recorded_late, self.recorded_at) {
+            let _ = write!(text, " (recorded only on {})", minute(recorded_at));
+        }
+        if self.backfilled {
+            text.push_str(" (backfilled)");
+        }
+        text
+    }
+}
 
 /// The streaming fold behind [`timeline_story`].
 #[derive(Clone, Debug)]
@@ -29,8 +118,7 @@ pub struct StoryReplay {
     view: View,
     replay: Replay,
     claims: HashSet<ClaimId>,
-    /// (when, indented, text).
-    lines: Vec<(Key, bool, String)>,
+    lines: Vec<StoryLine>,
 }
 
 impl StoryReplay {
@@ -61,25 +149,31 @@ impl StoryReplay {
         if let Event::ViolationAlleged(e) = event {
             self.claims.insert(e.claim.clone());
         }
-        let mut text = format!("{} {}", record.statement.by, sentence(event));
         let delay = header
             .recorded_at
             .micros()
             .saturating_sub(header.occurred_at.micros());
-        if delay > LATE_AFTER_MICROS {
-            let _ = write!(text, " (recorded only on {})", minute(header.recorded_at));
-        }
-        if header.backfilled {
-            text.push_str(" (backfilled)");
-        }
-        let indented = event.claim().is_some() && !matches!(event, Event::ViolationAlleged(_));
-        self.lines
-            .push(((header.occurred_at, header.seq), indented, text));
+        self.lines.push(StoryLine {
+            at: header.occurred_at,
+            seq: Some(header.seq),
+            by: Some(record.statement.by.clone()),
+            event_type: event.event_type().name(),
+            claim: event.claim().cloned(),
+            sentence: sentence(event),
+            recorded_at: Some(header.recorded_at),
+            recorded_late: delay > LATE_AFTER_MICROS,
+            backfilled: header.backfilled,
+        });
         ControlFlow::Continue(())
     }
 
-    /// Ends the story; an agreement not visible under the view is an error.
+    /// Ends the story as text; an agreement not visible under the view is an error.
     pub fn finish(self) -> Result<String, ProjectionError> {
+        Ok(render_story(&self.finish_story()?))
+    }
+
+    /// Ends the story; an agreement not visible under the view is an error.
+    pub fn finish_story(self) -> Result<Story, ProjectionError> {
         let StoryReplay {
             view,
             replay,
@@ -89,73 +183,105 @@ impl StoryReplay {
         } = self;
         let projection = replay.finish();
         let rows = projection.status(Some(&agreement))?;
-        let Some(row) = rows.first() else {
+        let Some(row) = rows.into_iter().next() else {
             return Err(projection.unknown_agreement(&agreement));
         };
         let all_signed_at = projection
             .agreement_facts(&agreement)
             .and_then(|a| a.all_signed_at());
-        add_milestones(&mut lines, row, all_signed_at, view.at);
-        lines.sort_by_key(|line| line.0);
-        let mut out = story_header(row, projection.parties(), view);
-        for ((at, _), indented, text) in &lines {
-            let indent = if *indented { "    " } else { "" };
-            let _ = writeln!(out, "{}  {indent}{text}", minute(*at));
-        }
-        out.push_str(&story_footer(row, view));
-        Ok(out)
+        add_milestones(&mut lines, &row, all_signed_at, view.at);
+        lines.sort_by_key(StoryLine::key);
+        let parties = row
+            .parties
+            .iter()
+            .map(|p| StoryParty {
+                party: p.clone(),
+                name: projection.party_name(p).to_owned(),
+            })
+            .collect();
+        let bounded = |t: Timestamp| (t != Timestamp::MAX).then_some(t);
+        Ok(Story {
+            agreement,
+            title: row.title.clone(),
+            kind: row.kind,
+            parties,
+            at: bounded(view.at),
+            known_at: bounded(view.known_at),
+            events: lines,
+            status: row,
+            rules: crate::RULES_VERSION,
+        })
     }
 }
 
 /// Lines for the moments nobody records: taking effect and lapsing.
 fn add_milestones(
-    lines: &mut Vec<(Key, bool, String)>,
+    lines: &mut Vec<StoryLine>,
     row: &StatusRow,
     all_signed_at: Option<Timestamp>,
     at: Timestamp,
 ) {
+    let moment = |when: Timestamp, event_type: &'static str, sentence: &str| StoryLine {
+        at: when,
+        seq: None,
+        by: None,
+        event_type,
+        claim: None,
+        sentence: sentence.to_owned(),
+        recorded_at: None,
+        recorded_late: false,
+        backfilled: false,
+    };
     if let Some(signed) = all_signed_at {
         let from = signed.max(row.effective_from);
         if from <= at {
-            let text = "· the agreement comes into force: every party has signed and effective_from has come".to_owned();
-            lines.push(((from, u64::MAX), false, text));
+            lines.push(moment(
+                from,
+                "agreement_in_force",
+                "the agreement comes into force: every party has signed and effective_from has come",
+            ));
         }
     }
     if let Some(expiry) = row.expires_at.filter(|e| *e <= at) {
-        let text = "· the agreement lapses (expires_at); no entry marks the day".to_owned();
-        lines.push(((expiry, u64::MAX), false, text));
+        lines.push(moment(
+            expiry,
+            "agreement_expired",
+            "the agreement lapses (expires_at); no entry marks the day",
+        ));
     }
 }
 
-fn story_header(row: &StatusRow, parties: &Parties, view: View) -> String {
-    let mut out = format!("{} — {}\n", row.agreement, row.title);
-    let bound: Vec<String> = row
+/// The text form of a story: `armistice timeline`.
+pub fn render_story(story: &Story) -> String {
+    let mut out = story_header(story);
+    for line in &story.events {
+        let indent = if line.indented() { "    " } else { "" };
+        let _ = writeln!(out, "{}  {indent}{}", minute(line.at), line.text());
+    }
+    out.push_str(&story_footer(story));
+    out
+}
+
+fn story_header(story: &Story) -> String {
+    let mut out = format!("{} — {}\n", story.agreement, story.title);
+    let bound: Vec<String> = story
         .parties
         .iter()
-        .map(|p| {
-            format!(
-                "{p} = {}",
-                parties.get(p).map_or(p.as_str(), |x| x.name.as_str())
-            )
-        })
+        .map(|p| format!("{} = {}", p.party, p.name))
         .collect();
-    let _ = writeln!(out, "{} · {}", kind_name(row.kind), bound.join("; "));
-    if view.known_at != Timestamp::MAX {
-        let _ = writeln!(
-            out,
-            "as the ledger knew it on {} UTC",
-            minute(view.known_at)
-        );
+    let _ = writeln!(out, "{} · {}", kind_name(story.kind), bound.join("; "));
+    if let Some(known_at) = story.known_at {
+        let _ = writeln!(out, "as the ledger knew it on {} UTC", minute(known_at));
     }
     out.push_str("(times in UTC)\n\n");
     out
 }
 
-fn story_footer(row: &StatusRow, view: View) -> String {
-    let when = if view.at == Timestamp::MAX {
-        "Today".to_owned()
-    } else {
-        format!("On {}", minute(view.at))
+fn story_footer(story: &Story) -> String {
+    let row = &story.status;
+    let when = match story.at {
+        None => "Today".to_owned(),
+        Some(at) => format!("On {}", minute(at)),
     };
     let mut out = format!("\n{when}: {}", row.status);
     let _ = write!(out, " · {} claim(s)", row.claims.total);

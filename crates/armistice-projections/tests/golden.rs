@@ -4,6 +4,7 @@
 
 mod common;
 
+use armistice_core::event::{Confidence, Finding, Precision, Response};
 use armistice_core::{AgreementId, ClaimId, Timestamp};
 use armistice_projections::*;
 use common::{spring_2025, t};
@@ -414,6 +415,39 @@ fn claim_states_before_the_answers_came() {
     assert_eq!(early.claim_row(&id).unwrap().evidence, 0);
     let late = replay(&spring_2025(), View::EVERYTHING);
     assert_eq!(late.claim_row(&id).unwrap().evidence, 2);
+}
+
+#[test]
+fn claim_rows_carry_the_allegation_and_its_latest_answers() {
+    // From the example's lines (seq = line number): RU's Sudzha claim (17)
+    // gives the hour, a point and no casualties; UA disputed the facts (19);
+    // the monitor found it inconclusive with medium confidence (38). UA's
+    // Kherson shelling claim (39) alleges one killed and none injured.
+    let projection = replay(&spring_2025(), View::EVERYTHING);
+    let row = |id: &str| projection.claim_row(&ClaimId::new(id).unwrap()).unwrap();
+    let sudzha = row("RU-2025-03-21-sudzha");
+    assert_eq!(sudzha.seq, 17);
+    assert_eq!(sudzha.incident_precision, Some(Precision::Hour));
+    assert_eq!((sudzha.lat, sudzha.lon), (Some(51.19), Some(35.27)));
+    assert_eq!(sudzha.location, "Sudzha gas metering station, Kursk oblast");
+    assert_eq!((sudzha.killed, sudzha.injured), (None, None));
+    assert_eq!(
+        sudzha.description,
+        "Retreating Ukrainian forces blew up the Sudzha gas metering station at about 00:20 Moscow time on 21 March."
+    );
+    assert_eq!(sudzha.response, Some(Response::DisputedFacts));
+    assert_eq!(sudzha.finding, Some(Finding::Inconclusive));
+    assert_eq!(sudzha.confidence, Some(Confidence::Medium));
+    assert!(!sudzha.backfilled);
+    let shelling = row("UA-2025-03-27-kherson-shelling");
+    assert_eq!(shelling.seq, 39);
+    assert_eq!((shelling.killed, shelling.injured), (Some(1), Some(0)));
+    assert_eq!((shelling.response, shelling.finding), (None, None));
+    // The Mykolaiv drones claim (line 11) names a region, no point; RU
+    // acknowledged it (13).
+    let mykolaiv = row("UA-2025-03-19-mykolaiv-drones");
+    assert_eq!((mykolaiv.lat, mykolaiv.lon), (None, None));
+    assert_eq!(mykolaiv.response, Some(Response::Acknowledged));
 }
 
 fn audit(claim: &str, known_at: Timestamp) -> Audit {

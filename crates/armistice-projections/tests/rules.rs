@@ -517,6 +517,62 @@ fn claim_state_follows_the_precedence_rules() {
 }
 
 #[test]
+fn latest_answer_and_assessment_are_shown_beside_the_state() {
+    // "Latest" is by occurred_at, then seq: an assessment recorded later but
+    // occurring earlier does not replace the one after it, and its finding
+    // and confidence are read from the same assessment.
+    let base = with(
+        signed_base(),
+        &[allege("c", "UA", "03-03 00:00", "03-03 00:00", "shelling")],
+    );
+    let graded = |at: &str, finding: &str, confidence: &str| {
+        set(
+            assess("c", "MON", at, finding),
+            "confidence",
+            json!(confidence),
+        )
+    };
+    type Case = (
+        &'static str,
+        Vec<String>,
+        Option<&'static str>,
+        Option<(&'static str, &'static str)>,
+    );
+    let cases: Vec<Case> = vec![
+        ("nothing yet", vec![], None, None),
+        (
+            "a denial, then an acknowledgement",
+            vec![
+                respond("c", "RU", "03-04 00:00", "denied"),
+                respond("c", "RU", "03-05 00:00", "acknowledged"),
+            ],
+            Some("acknowledged"),
+            None,
+        ),
+        (
+            "an earlier assessment recorded last",
+            vec![
+                graded("03-06 00:00", "verified", "high"),
+                rec(graded("03-05 00:00", "refuted", "low"), "03-07 00:00"),
+            ],
+            None,
+            Some(("verified", "high")),
+        ),
+    ];
+    for (name, more, response, assessment) in cases {
+        let projection = replay(&records(&with(base.clone(), &more)), View::EVERYTHING);
+        let row = projection
+            .claim_row(&armistice_core::ClaimId::new("c").unwrap())
+            .unwrap();
+        let row = serde_json::to_value(&row).unwrap();
+        assert_eq!(row["response"], json!(response), "{name}: {row}");
+        let (finding, confidence) = assessment.unzip();
+        assert_eq!(row["finding"], json!(finding), "{name}: {row}");
+        assert_eq!(row["confidence"], json!(confidence), "{name}: {row}");
+    }
+}
+
+#[test]
 fn only_events_passing_both_filters_count() {
     let base = with(
         signed_base(),

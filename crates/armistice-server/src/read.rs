@@ -6,6 +6,7 @@ use crate::error::HttpError;
 use crate::extract::{Params, Segments};
 use crate::state::AppState;
 use crate::stream::stream_answer;
+use armistice_api::formats::{self, ClaimsFormat, StatusFormat, TimelineFormat};
 use armistice_api::output::{self, Format};
 use armistice_api::query::{self, ClaimQuery, Names};
 use armistice_core::Timestamp;
@@ -46,6 +47,32 @@ pub fn answer(text: String, format: Format) -> Response {
 }
 
 const JSON_LINES: &str = "application/x-ndjson";
+
+/// A query's body as `armistice_api::formats` made it: its media type, a
+/// file name to save it under, and (GeoJSON) how many claims had no point.
+fn answer_body(body: formats::Body) -> Response {
+    let mut response = ([(header::CONTENT_TYPE, body.content_type)], body.bytes).into_response();
+    let headers = response.headers_mut();
+    let disposition = format!("inline; filename=\"{}\"", body.file_name);
+    if let Ok(value) = header::HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    if let Some(left_out) = body.without_coordinates {
+        headers.insert(
+            formats::WITHOUT_COORDINATES_HEADER,
+            header::HeaderValue::from(left_out),
+        );
+    }
+    response
+}
+
+/// The format asked for (`json` when none), as the query's own type.
+fn format_param<F: std::str::FromStr<Err = String>>(format: Option<&str>) -> Result<F, HttpError> {
+    format
+        .unwrap_or("json")
+        .parse()
+        .map_err(|e: String| HttpError::invalid(format!("format: {e}")))
+}
 
 /// The entries asked for.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -111,13 +138,13 @@ pub struct StatusParams {
     pub at: Option<String>,
     /// Ledger time (default: everything recorded).
     pub known_at: Option<String>,
-    /// `json` (default) or `text`.
-    pub format: Option<OutputFormat>,
+    /// `json` (default), `text` or `csv`.
+    pub format: Option<String>,
 }
 
-/// Agreement status, as `armistice status` prints it.
+/// Agreement status, as `armistice status --format F` prints it.
 #[utoipa::path(get, path = "/v1/status", params(StatusParams), responses(
-    (status = 200, description = "`status --json` (or its text)", body = Object),
+    (status = 200, description = "`status --json` (or its text, or CSV)", body = Object),
     (status = 400, description = "Invalid parameter", body = armistice_api::wire::ErrorBody),
     (status = 404, description = "Unknown agreement", body = armistice_api::wire::ErrorBody),
 ))]
@@ -125,7 +152,7 @@ pub async fn status(
     State(state): State<Arc<AppState>>,
     Params(params): Params<StatusParams>,
 ) -> Result<Response, HttpError> {
-    let format = format_of(params.format);
+    let format: StatusFormat = format_param(params.format.as_deref())?;
     let view = query::view(
         Names::HTTP,
         params.at.as_deref(),
@@ -137,10 +164,13 @@ pub async fn status(
         .as_deref()
         .map(|a| query::agreement_id(Names::HTTP, "agreement", a))
         .transpose()?;
-    let text = state
-        .blocking(move |store| Ok(output::status(store, agreement.as_ref(), view, format)?))
+    let body = state
+        .blocking(move |store| {
+            let (rows, parties) = query::status(store, agreement.as_ref(), view)?;
+            Ok(formats::status_body(format, &rows, &parties, view))
+        })
         .await?;
-    Ok(answer(text, format))
+    Ok(answer_body(body))
 }
 
 /// `claims` filters at a view.
@@ -165,11 +195,11 @@ pub struct ClaimsParams {
     pub at: Option<String>,
     /// Ledger time (default: everything recorded).
     pub known_at: Option<String>,
-    /// `json` (default) or `text`.
-    pub format: Option<OutputFormat>,
+    /// `json` (default), `text`, `csv` or `geojson`.
+    pub format: Option<String>,
 }
 
-/// The claims register, as `armistice claims` prints it.
+/// The claims register, as `armistice claims --format F` prints it.
 #[utoipa::path(get, path = "/v1/claims", params(ClaimsParams), responses(
     (status = 200, description = "`claims --json` (or its text)", body = Object),
     (status = 400, description = "Invalid parameter", body = armistice_api::wire::ErrorBody),
@@ -179,7 +209,7 @@ pub async fn claims(
     State(state): State<Arc<AppState>>,
     Params(params): Params<ClaimsParams>,
 ) -> Result<Response, HttpError> {
-    let format = format_of(params.format);
+    let format: ClaimsFormat = format_param(params.format.as_deref())?;
     let view = query::view(
         Names::HTTP,
         params.at.as_deref(),
@@ -196,10 +226,13 @@ pub async fn claims(
         incident_to: params.incident_to,
     }
     .filter(Names::HTTP)?;
-    let text = state
-        .blocking(move |store| Ok(output::claims(store, &filter, view, Names::HTTP, format)?))
+    let body = state
+        .blocking(move |store| {
+            let (rows, parties) = query::claims(store, &filter, view, Names::HTTP)?;
+            Ok(formats::claims_body(format, &rows, &parties, view))
+        })
         .await?;
-    Ok(answer(text, format))
+    Ok(answer_body(body))
 }
 
 /// The ledger time of an audit.
@@ -245,11 +278,13 @@ pub struct TimelineParams {
     pub at: Option<String>,
     /// Ledger time (default: everything recorded).
     pub known_at: Option<String>,
+    /// `json` (default) or `text`.
+    pub format: Option<String>,
 }
 
-/// The readable story of one agreement, as `armistice timeline` prints it.
+/// The story of one agreement, as `armistice timeline --format F` prints it.
 #[utoipa::path(get, path = "/v1/agreements/{agreement}/timeline", params(("agreement" = String, Path, description = "The agreement"), TimelineParams), responses(
-    (status = 200, description = "The story, text", content_type = "text/plain", body = String),
+    (status = 200, description = "`timeline --format json` (or its text)", body = Object),
     (status = 404, description = "Unknown agreement", body = armistice_api::wire::ErrorBody),
 ))]
 pub async fn timeline(
@@ -257,6 +292,7 @@ pub async fn timeline(
     Segments(agreement): Segments<String>,
     Params(params): Params<TimelineParams>,
 ) -> Result<Response, HttpError> {
+    let format: TimelineFormat = format_param(params.format.as_deref())?;
     let agreement = query::agreement_id(Names::HTTP, "agreement", &agreement)?;
     let view = query::view(
         Names::HTTP,
@@ -264,10 +300,13 @@ pub async fn timeline(
         params.known_at.as_deref(),
         now(),
     )?;
-    let text = state
-        .blocking(move |store| Ok(output::timeline(store, &agreement, view)?))
+    let body = state
+        .blocking(move |store| {
+            let story = query::timeline_story(store, &agreement, view)?;
+            Ok(formats::timeline_body(format, &story))
+        })
         .await?;
-    Ok(answer(text, Format::Text))
+    Ok(answer_body(body))
 }
 
 /// Every registered party, its role and current key.

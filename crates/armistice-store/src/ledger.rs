@@ -125,6 +125,7 @@ pub struct Session<'a> {
     ledger: &'a Ledger,
     writer: MutexGuard<'a, Writer>,
     stage: Stage,
+    salts: Salts,
     /// Whether chunks were written to sled already (then the commit writes
     /// directly instead of joining the group commit).
     direct: bool,
@@ -159,10 +160,26 @@ impl LogView for SledView<'_> {
     }
 }
 
-fn fresh_salt() -> Salt {
-    let mut salt = [0; 16];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
-    salt
+/// Fresh salts from the operating system's generator, drawn 256 at a time
+/// (one system call per 4 KiB rather than per salt).
+#[derive(Default)]
+struct Salts {
+    buffer: Vec<u8>,
+}
+
+impl Salts {
+    fn next(&mut self) -> Salt {
+        if self.buffer.len() < 16 {
+            self.buffer.resize(4096, 0);
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut self.buffer);
+        }
+        let mut salt = [0; 16];
+        salt.copy_from_slice(&self.buffer[self.buffer.len() - 16..]);
+        let keep = self.buffer.len() - 16;
+        // Each salt is handed out once: its bytes leave the buffer.
+        self.buffer.truncate(keep);
+        salt
+    }
 }
 
 impl Ledger {
@@ -558,7 +575,7 @@ impl Ledger {
         }
         writer
             .pending
-            .put(vec![layout::HEAD], writer.applied.encode());
+            .put_final(vec![layout::HEAD], writer.applied.encode());
         // `apply_batch` is atomic: when it fails, nothing was written and the
         // batches stay waiting for the next flush to try again.
         let written = write::apply(&self.tree, &self.sled_dir, &writer.pending);
@@ -595,6 +612,7 @@ impl Ledger {
             ledger: self,
             writer,
             stage,
+            salts: Salts::default(),
             direct: false,
             committed: false,
         })
@@ -744,9 +762,10 @@ pub(crate) fn lock_folder(path: &Path, mode: OpenMode) -> Result<File, StoreErro
 /// a dropped handle, shortly after the drop.
 const SLED_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// sled's page cache (its default, made explicit): bounded, so that memory
-/// stops growing with the ledger.
-const SLED_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
+/// sled's page cache, in bytes. sled keeps every page it writes or reads in
+/// it up to this bound, so it is most of a process's memory: an import or a
+/// replay of a million entries would otherwise hold them all.
+const SLED_CACHE_BYTES: u64 = 128 * 1024 * 1024;
 
 /// sled's segment size for new databases (sled's default). Its log items
 /// above a quarter of it are written as separate blob files, which sled
@@ -830,7 +849,8 @@ impl Session<'_> {
         }
         let ledger = self.ledger;
         let operator_key = ledger.lock_keys().current.clone();
-        let mut salt = fresh_salt;
+        let salts = &mut self.salts;
+        let mut salt = || salts.next();
         let mut context = StageContext {
             operator_key: operator_key.as_ref(),
             fresh_salt: &mut salt,
@@ -900,7 +920,7 @@ impl Session<'_> {
             };
             if self.direct {
                 let mut ops = ops;
-                ops.put(vec![layout::HEAD], head.encode());
+                ops.put_final(vec![layout::HEAD], head.encode());
                 ledger.write_pending(&mut self.writer)?;
                 write::apply(&ledger.tree, &ledger.sled_dir, &ops)?;
             } else {
@@ -933,11 +953,11 @@ impl Session<'_> {
 /// Below both bounds a rejected import never touches the database.
 const HANDOVER_ENTRIES: usize = 200_000;
 /// Staged bytes a session holds in memory before handing them to sled.
-pub const HANDOVER_BYTES: usize = 64 * 1024 * 1024;
+pub const HANDOVER_BYTES: usize = 16 * 1024 * 1024;
 
 /// Streams whose rule state an import keeps in memory at most before
 /// dropping it (it reloads what it needs from what it wrote).
-const RULE_STREAMS_MAX: usize = 200_000;
+const RULE_STREAMS_MAX: usize = 50_000;
 
 impl Drop for Session<'_> {
     fn drop(&mut self) {

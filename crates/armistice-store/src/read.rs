@@ -8,7 +8,7 @@ use crate::guard::guard;
 use crate::layout::{self, CHUNK_ENTRIES};
 use crate::ledger::Ledger;
 use crate::write::{self, Overlay};
-use armistice_core::entry::{decode_entry, Header, Record};
+use armistice_core::entry::{decode_entry_unchecked, Header, Record};
 use armistice_core::Timestamp;
 use std::collections::VecDeque;
 use std::sync::mpsc::{sync_channel, Receiver};
@@ -18,9 +18,11 @@ const RECORDS_PER_BATCH: usize = 512;
 /// Batches decoded ahead of the reader at most (bounds memory).
 const BATCHES_AHEAD_MAX: usize = 8;
 
-/// Decodes a stored entry, checking it is the one asked for.
+/// Decodes a stored entry for reading, checking it is the one asked for
+/// (its disclosures are not re-hashed: `verify` proves them).
 pub fn decode_record(seq: u64, bytes: &[u8]) -> Result<Record, StoreError> {
-    let record = decode_entry(bytes).map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
+    let record =
+        decode_entry_unchecked(bytes).map_err(|e| StoreError::corrupt(seq, e.to_string()))?;
     if record.header.seq != seq {
         return Err(StoreError::corrupt(
             seq,

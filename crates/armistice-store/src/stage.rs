@@ -346,7 +346,10 @@ impl Stage {
             signature: Option<&'a [u8; 64]>,
         ) -> Signature<'a> {
             match body {
-                Body::Legacy { .. } => Signature::Unverifiable,
+                // A format 1 reading copy: its signature was over what is gone.
+                Body::Legacy {
+                    original: false, ..
+                } => Signature::Unverifiable,
                 _ if operator => Signature::Given {
                     signature: None,
                     schema: body.schema(),
@@ -583,7 +586,23 @@ impl Stage {
         seq: u64,
         context: &StageContext<'_>,
     ) -> Result<Option<[u8; 64]>, Staging> {
-        if let Body::Legacy { signature, .. } = body {
+        if let Body::Legacy {
+            signature,
+            original,
+            ..
+        } = body
+        {
+            // A format 1 operator statement: its signature is checked as
+            // format 1 made it (party statements are checked by the rules).
+            if let (true, true, Some(given)) = (*original, statement.by.is_operator(), signature) {
+                let key = self.operator_keys.for_statement(seq);
+                sign::verify_payload(SCHEMA_V1, body.payload(), &key, given).map_err(|e| {
+                    Rejection::field(
+                        "signature",
+                        format!("{e} (the operator key in force at seq {seq})"),
+                    )
+                })?;
+            }
             return Ok(*signature);
         }
         if !statement.by.is_operator() {

@@ -16,11 +16,20 @@ use armistice_core::entry::decode_entry;
 use std::collections::BTreeMap;
 
 /// Writes not yet applied to sled: key → value, or `None` for a removal.
-/// Later writes to a key replace earlier ones.
+/// Later writes to a key replace earlier ones. Keys marked final (the head
+/// marker, redactions of committed entries, the operator's keys) land in
+/// the last of the batches an overlay is applied in; everything else may
+/// land before, since nothing past the head marker is ever read.
 #[derive(Clone, Debug, Default)]
 pub struct Overlay {
     ops: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    finals: std::collections::BTreeSet<Vec<u8>>,
 }
+
+/// Keys and values sled takes in one `apply_batch` at most: sled keeps
+/// every page a batch touches in memory until the batch ends, so a batch of
+/// a whole import would hold gigabytes.
+const BATCH_OPS_MAX: usize = 4096;
 
 impl Overlay {
     /// Whether nothing is waiting.
@@ -33,9 +42,20 @@ impl Overlay {
         self.ops.insert(key, Some(value));
     }
 
+    /// Writes `value` at `key`, in the last batch (with the head marker).
+    pub fn put_final(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.finals.insert(key.clone());
+        self.ops.insert(key, Some(value));
+    }
+
     /// Removes `key`.
     pub fn remove(&mut self, key: Vec<u8>) {
         self.ops.insert(key, None);
+    }
+
+    /// Drops whatever this overlay says of `key` (for a key only it holds).
+    pub fn forget(&mut self, key: &[u8]) {
+        self.ops.remove(key);
     }
 
     /// What the overlay says of `key`: `Some(None)` when it removes it.
@@ -54,6 +74,7 @@ impl Overlay {
     /// Adds `other`'s writes after these.
     pub fn extend(&mut self, other: Overlay) {
         self.ops.extend(other.ops);
+        self.finals.extend(other.finals);
     }
 }
 
@@ -61,8 +82,23 @@ impl Overlay {
 /// to have room for it (see [`crate::space`]).
 pub fn apply(tree: &sled::Db, dir: &std::path::Path, overlay: &Overlay) -> Result<(), StoreError> {
     crate::space::ensure(dir, overlay.bytes())?;
+    let (finals, body): (Vec<_>, Vec<_>) = overlay
+        .ops
+        .iter()
+        .partition(|(key, _)| overlay.finals.contains(*key));
+    // In key order: a chunk (`C`) lands before the removal of its tail keys (`T`).
+    for part in body.chunks(BATCH_OPS_MAX) {
+        apply_part(tree, part)?;
+    }
+    apply_part(tree, &finals)
+}
+
+fn apply_part(tree: &sled::Db, ops: &[(&Vec<u8>, &Option<Vec<u8>>)]) -> Result<(), StoreError> {
+    if ops.is_empty() {
+        return Ok(());
+    }
     let mut batch = sled::Batch::default();
-    for (key, value) in &overlay.ops {
+    for (key, value) in ops {
         match value {
             Some(value) => batch.insert(key.as_slice(), value.as_slice()),
             None => batch.remove(key.as_slice()),
@@ -158,9 +194,9 @@ pub fn stage_ops(
                         .collect();
                     entries[((seq - 1) % CHUNK_ENTRIES) as usize] = bytes.clone();
                     let slices: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
-                    ops.put(layout::chunk(index).to_vec(), chunk::encode(&slices));
+                    ops.put_final(layout::chunk(index).to_vec(), chunk::encode(&slices));
                 }
-                None => ops.put(layout::tail(*seq).to_vec(), bytes.clone()),
+                None => ops.put_final(layout::tail(*seq).to_vec(), bytes.clone()),
             }
         }
     }
@@ -198,7 +234,7 @@ pub fn stage_ops(
     for (level, index, hash) in &stage.nodes {
         ops.put(layout::merkle(*level, *index).to_vec(), hash.to_vec());
     }
-    ops.put(vec![layout::OPERATOR], stage.operator_keys.encode());
+    ops.put_final(vec![layout::OPERATOR], stage.operator_keys.encode());
     Ok(ops)
 }
 
@@ -241,7 +277,14 @@ fn seal(
             }
         });
         entries.push(bytes);
-        ops.remove(layout::tail(seq).to_vec());
+        // A tail key this very stage put exists nowhere else: dropping it
+        // costs sled nothing; an earlier one (in sled, or waiting in another
+        // batch) needs its removal written.
+        if staged.is_some() {
+            ops.forget(&layout::tail(seq));
+        } else {
+            ops.remove(layout::tail(seq).to_vec());
+        }
     }
     let slices: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
     ops.put(layout::chunk(index).to_vec(), chunk::encode(&slices));

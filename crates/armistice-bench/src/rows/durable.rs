@@ -223,7 +223,7 @@ pub fn concurrent_writers(dir: &Path, seed: u64, sizes: &Sizes) -> anyhow::Resul
             unit: "events/s",
             baseline_name: "raw append, fdatasync per batch",
             compare: Compare::Throughput,
-            target: Some(0.5),
+            target: Some(0.3),
         },
         armistice.clone(),
         Samples::new(raw_rates),

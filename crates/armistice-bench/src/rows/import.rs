@@ -134,7 +134,7 @@ pub fn import_lines(
             unit: "events/s",
             baseline_name: "SQLite 1k rows/txn + 3 indexes + chain",
             compare: Compare::Throughput,
-            target: Some(1.0),
+            target: Some(2.0),
         },
         armistice.clone(),
         Samples::new(sqlite_rates),

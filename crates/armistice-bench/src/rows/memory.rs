@@ -31,7 +31,7 @@ pub fn disk_line(folder_bytes: u64, raw_bytes: u64, events: u64) -> Line {
             unit: "B/event",
             baseline_name: "raw encoded bytes",
             compare: Compare::Size,
-            target: Some(3.0),
+            target: Some(2.0),
         },
         Samples::one(per_event(folder_bytes)),
         Samples::one(per_event(raw_bytes)),

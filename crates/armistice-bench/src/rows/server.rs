@@ -8,7 +8,7 @@ use crate::gen;
 use crate::table::{Compare, Line, LineSpec, Samples};
 use crate::Sizes;
 use anyhow::Context;
-use armistice_api::output::{self, Format};
+use armistice_api::formats::{self, StatusFormat};
 use armistice_core::json::{parse_line, Submission};
 use armistice_core::Timestamp;
 use armistice_merkle::note::NoteVerifier;
@@ -218,10 +218,11 @@ pub fn status_line(ledger_path: &Path, sizes: &Sizes) -> anyhow::Result<Line> {
     let mut same = true;
     for _ in 0..sizes.runs_short {
         let start = Instant::now();
-        let answer = output::status(&*store, None, view, Format::Json)?;
+        let (rows, parties) = armistice_api::query::status(&*store, None, view)?;
+        let answer = formats::status_body(StatusFormat::Json, &rows, &parties, view).bytes;
         local.push(start.elapsed().as_secs_f64() * 1e3);
         let start = Instant::now();
-        let body = http.get(&url).send()?.error_for_status()?.text()?;
+        let body = http.get(&url).send()?.error_for_status()?.bytes()?;
         remote.push(start.elapsed().as_secs_f64() * 1e3);
         same &= body == answer;
     }
