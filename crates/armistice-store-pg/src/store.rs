@@ -82,6 +82,8 @@ pub(crate) struct Shared {
     pub(crate) listen_config: postgres::Config,
     /// Set when the store is dropped: the watcher stops.
     pub(crate) stopped: AtomicBool,
+    /// The newest head read.
+    pub(crate) last_head: Mutex<Head>,
 }
 
 impl Shared {
@@ -96,7 +98,9 @@ impl Shared {
         });
     }
 
-    /// The head the read side shows now.
+    /// The head the read side shows now. (It is not announced here: a
+    /// caller may hold a borrow of the watch, and announcing takes its
+    /// write lock; the watcher announces what it reads.)
     pub(crate) fn read_head(&self) -> Result<Head, StoreError> {
         let mut conn = self.read_pool.get()?;
         let head = read_head(&mut *conn);
@@ -104,8 +108,16 @@ impl Shared {
             conn.mark_broken();
         }
         let head = head?;
-        self.observe(head);
+        let mut last = self.last_head.lock().unwrap_or_else(|p| p.into_inner());
+        if head.seq >= last.seq {
+            *last = head;
+        }
         Ok(head)
+    }
+
+    /// The newest head read so far (for when the database is away).
+    pub(crate) fn last_head(&self) -> Head {
+        *self.last_head.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -197,6 +209,7 @@ impl PgStore {
             head_sender: tokio::sync::watch::Sender::new(head),
             listen_config: write_config,
             stopped: AtomicBool::new(false),
+            last_head: Mutex::new(head),
         });
         Ok(PgStore {
             shared,
@@ -266,10 +279,9 @@ impl PgStore {
     /// The newest durable entry, as the read side shows it now; the last
     /// one seen when the database cannot be reached.
     pub fn head(&self) -> Head {
-        match self.shared.read_head() {
-            Ok(head) => head,
-            Err(_) => *self.shared.head_sender.borrow(),
-        }
+        self.shared
+            .read_head()
+            .unwrap_or_else(|_| self.shared.last_head())
     }
 
     /// The newest durable entry, or why the database could not say.

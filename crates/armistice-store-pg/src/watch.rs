@@ -43,7 +43,7 @@ fn run(weak: Weak<Shared>) {
     let mut listen_failed_at: Option<Instant> = None;
     loop {
         let Some(shared) = alive(&weak) else { return };
-        let _ = shared.read_head();
+        announce(&shared);
         let retry = listen_failed_at.is_none_or(|at| at.elapsed() >= RELISTEN_AFTER);
         let listener = match retry {
             true => listen(&shared.listen_config),
@@ -83,13 +83,13 @@ fn follow(weak: &Weak<Shared>, mut client: postgres::Client) {
             Ok(None) => None,
             Err(_) => return,
         };
-        let seen = shared.read_head().map(|h| h.seq).unwrap_or(0);
+        let seen = announce(&shared);
         // A standby shows the head a little after the primary announced it.
         if let Some(target) = announced.filter(|target| *target > seen) {
             let deadline = Instant::now() + CATCH_UP_MAX;
             while Instant::now() < deadline && alive(weak).is_some() {
                 std::thread::sleep(POLL_CATCHING_UP);
-                if shared.read_head().is_ok_and(|h| h.seq >= target) {
+                if announce(&shared) >= target {
                     break;
                 }
             }
@@ -97,5 +97,17 @@ fn follow(weak: &Weak<Shared>, mut client: postgres::Client) {
         if client.is_closed() {
             return;
         }
+    }
+}
+
+/// Reads the head on the read side and announces it; its seq (0 when
+/// unreadable).
+fn announce(shared: &Shared) -> u64 {
+    match shared.read_head() {
+        Ok(head) => {
+            shared.observe(head);
+            head.seq
+        }
+        Err(_) => 0,
     }
 }
