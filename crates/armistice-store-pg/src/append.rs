@@ -42,6 +42,7 @@ use postgres::Client;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// Most appends one transaction carries.
@@ -514,6 +515,8 @@ impl PgStore {
         mut signing: Option<SigningKey>,
     ) -> Result<Vec<Result<Vec<Appended>, StoreError>>, StoreError> {
         let locked = begin_locked(conn)?;
+        let locked_at = Instant::now();
+        let mut staging = Duration::ZERO;
         self.refresh_writer(conn, writer, locked.head)?;
         let mut head = locked.head;
         let mut frontier = locked.frontier.clone();
@@ -521,6 +524,7 @@ impl PgStore {
         let mut outcomes = Vec::with_capacity(requests.len());
         for request in requests {
             let mut stage = Stage::new(head, frontier.clone(), keys.clone());
+            let started = Instant::now();
             let staged = {
                 let mut view = TxnView::new(conn, locked.head.seq);
                 view.prefetch_ids(&request.batch)?;
@@ -539,6 +543,7 @@ impl PgStore {
                     )
                     .and_then(|appended| stage.finish().map(|()| appended))
             };
+            staging += started.elapsed();
             match staged {
                 Ok(appended) => {
                     write_stage(conn, &stage, true)?;
@@ -578,6 +583,7 @@ impl PgStore {
                 .collect());
         }
         self.committed(writer, head, keys, keys_changed);
+        self.count(requests.len(), locked_at.elapsed(), staging);
         Ok(outcomes)
     }
 
@@ -594,6 +600,15 @@ impl PgStore {
             writer.operator_keys = schema::operator_keys(client)?;
         }
         Ok(())
+    }
+
+    /// Counts a committed transaction.
+    fn count(&self, appends: usize, locked: Duration, staging: Duration) {
+        let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        stats.transactions += 1;
+        stats.appends += appends as u64;
+        stats.locked_micros += u64::try_from(locked.as_micros()).unwrap_or(u64::MAX);
+        stats.staging_micros += u64::try_from(staging.as_micros()).unwrap_or(u64::MAX);
     }
 
     /// The key held for a rotation, once the rotation is staged.

@@ -47,4 +47,4 @@ mod watch;
 
 pub use append::{PgSession, GROUP_APPENDS_MAX};
 pub use read::{PgEntries, PgRecords};
-pub use store::{display_url, PgOptions, PgStore, CONNECTIONS_MAX_DEFAULT};
+pub use store::{display_url, AppendStats, PgOptions, PgStore, CONNECTIONS_MAX_DEFAULT};

@@ -148,6 +148,22 @@ pub struct PgStore {
     watcher: OnceLock<()>,
     /// The last operator key history read, for when the database is away.
     pub(crate) known_keys: Mutex<OperatorKeys>,
+    /// What the append transactions did, for benchmarks.
+    pub(crate) stats: Mutex<AppendStats>,
+}
+
+/// What this handle's append transactions did so far (benchmarks report
+/// how many appends share a transaction, and where the head lock's time goes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AppendStats {
+    /// Transactions committed (groups and sessions).
+    pub transactions: u64,
+    /// Appends (callers) they carried.
+    pub appends: u64,
+    /// Time the head row was held: from the lock to the commit's return, µs.
+    pub locked_micros: u64,
+    /// Of which staging (rules, signatures, leaves, hashes), µs.
+    pub staging_micros: u64,
 }
 
 impl PgStore {
@@ -222,7 +238,13 @@ impl PgStore {
             group_done: Condvar::new(),
             watcher: OnceLock::new(),
             known_keys: Mutex::new(operator_keys),
+            stats: Mutex::new(AppendStats::default()),
         })
+    }
+
+    /// What this handle's append transactions did so far.
+    pub fn stats(&self) -> AppendStats {
+        *self.stats.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The database as messages name it (the URL without its password).
