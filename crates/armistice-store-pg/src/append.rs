@@ -31,16 +31,17 @@ use crate::pool::Pooled;
 use crate::schema::{self, HEAD_CHANNEL};
 use crate::store::{head_of, PgStore};
 use armistice_core::disclose::Salt;
+use armistice_core::entry::Hash;
 use armistice_core::json::Submission;
 use armistice_core::rules::RuleState;
-use armistice_store::stage::{LogView, Stage, StageContext};
+use armistice_store::stage::{LogView, Stage, StageContext, StagedEntry};
 use armistice_store::{
     AppendOptions, Appended, Frontier, Head, OperatorKeys, StoreError, BATCH_EVENTS_MAX,
 };
 use ed25519_dalek::SigningKey;
 use postgres::Client;
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -73,6 +74,8 @@ pub(crate) struct Group {
     queue: VecDeque<Arc<Request>>,
     /// Whether a thread is running a transaction for the queue.
     leading: bool,
+    /// Appends in that transaction.
+    in_flight: usize,
 }
 
 /// One caller's append, waiting in the group.
@@ -107,51 +110,100 @@ fn fresh_salt() -> Salt {
     salt
 }
 
-/// The log as staging sees it inside the append transaction: committed
-/// rows and those this transaction wrote. Lookups the batch will make are
-/// fetched in bulk first, so that staging a batch costs a few round trips,
-/// not one per event.
+/// What the earlier appends of a group staged and the transaction has not
+/// written yet: every accepted append's rows are written together before
+/// the commit, and the later appends of the group read through this.
+#[derive(Default)]
+pub(crate) struct Pending {
+    entries: Vec<StagedEntry>,
+    nodes: Vec<(u8, u64, Hash)>,
+    redactions: BTreeMap<u64, Vec<u8>>,
+    ids: HashMap<Uuid, u64>,
+    streams: HashMap<String, Vec<u64>>,
+    /// The index in `entries` of each seq.
+    at: HashMap<u64, usize>,
+}
+
+impl Pending {
+    /// Takes over what an accepted stage staged.
+    fn absorb(&mut self, stage: &mut Stage) {
+        for staged in std::mem::take(&mut stage.entries) {
+            let header = &staged.header;
+            self.ids.insert(header.event_id, header.seq);
+            self.streams
+                .entry(header.stream.clone())
+                .or_default()
+                .push(header.seq);
+            self.at.insert(header.seq, self.entries.len());
+            self.entries.push(staged);
+        }
+        self.nodes.append(&mut stage.nodes);
+        self.redactions.append(&mut stage.redactions);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.redactions.is_empty()
+    }
+}
+
+/// The log as staging sees it inside the append transaction: the rows
+/// committed before it, what the transaction wrote, and what the group's
+/// earlier appends staged ([`Pending`]). The event ids a group names are
+/// looked up in one query first, and a stream's entries are read with
+/// their bytes, so that staging costs a few round trips, not one per event.
 pub(crate) struct TxnView<'a> {
     client: RefCell<&'a mut Client>,
     /// The head when the transaction locked it: only entries up to it may be redacted.
     durable: u64,
+    pending: &'a Pending,
     /// Event ids looked up in bulk: seq, or `None` when not stored.
-    ids: HashMap<Uuid, Option<u64>>,
+    ids: &'a HashMap<Uuid, Option<u64>>,
     /// Entry bytes read with their stream.
     bytes: RefCell<HashMap<u64, Vec<u8>>>,
 }
 
 impl<'a> TxnView<'a> {
-    fn new(client: &'a mut Client, durable: u64) -> Self {
+    fn new(
+        client: &'a mut Client,
+        durable: u64,
+        pending: &'a Pending,
+        ids: &'a HashMap<Uuid, Option<u64>>,
+    ) -> Self {
         TxnView {
             client: RefCell::new(client),
             durable,
-            ids: HashMap::new(),
+            pending,
+            ids,
             bytes: RefCell::new(HashMap::new()),
         }
     }
+}
 
-    /// Looks up every event id the batch names, in one query.
-    fn prefetch_ids(&mut self, batch: &[Submission]) -> Result<(), StoreError> {
-        let ids: Vec<Uuid> = batch.iter().map(|s| s.statement.event_id).collect();
-        let rows = self
-            .client
-            .get_mut()
-            .query(
-                "SELECT event_id, seq FROM armistice.entries WHERE event_id = ANY($1)",
-                &[&ids],
-            )
-            .map_err(|e| database(&e))?;
-        self.ids = ids.into_iter().map(|id| (id, None)).collect();
-        for row in rows {
-            self.ids.insert(row.get(0), Some(seq_of(row.get(1))?));
-        }
-        Ok(())
+/// Looks up every event id the batches name, in one query: seq, or `None`
+/// when not stored.
+fn stored_ids<'b>(
+    client: &mut Client,
+    batches: impl Iterator<Item = &'b [Submission]>,
+) -> Result<HashMap<Uuid, Option<u64>>, StoreError> {
+    let ids: Vec<Uuid> = batches.flatten().map(|s| s.statement.event_id).collect();
+    let rows = client
+        .query(
+            "SELECT event_id, seq FROM armistice.entries WHERE event_id = ANY($1)",
+            &[&ids],
+        )
+        .map_err(|e| database(&e))?;
+    let mut found: HashMap<Uuid, Option<u64>> = ids.into_iter().map(|id| (id, None)).collect();
+    for row in rows {
+        found.insert(row.get(0), Some(seq_of(row.get(1))?));
     }
+    Ok(found)
 }
 
 impl LogView for TxnView<'_> {
     fn event_seq(&self, id: &Uuid) -> Result<Option<u64>, StoreError> {
+        if let Some(seq) = self.pending.ids.get(id) {
+            return Ok(Some(*seq));
+        }
         if let Some(known) = self.ids.get(id) {
             return Ok(*known);
         }
@@ -182,10 +234,19 @@ impl LogView for TxnView<'_> {
             bytes.insert(seq, row.get(1));
             seqs.push(seq);
         }
+        if let Some(staged) = self.pending.streams.get(stream) {
+            seqs.extend(staged);
+        }
         Ok(seqs)
     }
 
     fn entry_bytes(&self, seq: u64) -> Result<Vec<u8>, StoreError> {
+        if let Some(bytes) = self.pending.redactions.get(&seq) {
+            return Ok(bytes.clone());
+        }
+        if let Some(index) = self.pending.at.get(&seq) {
+            return Ok(self.pending.entries[*index].bytes.clone());
+        }
         if let Some(bytes) = self.bytes.borrow().get(&seq) {
             return Ok(bytes.clone());
         }
@@ -271,15 +332,16 @@ pub(crate) fn decode_frontier(size: u64, bytes: &[u8]) -> Result<Frontier, Store
     Ok(Frontier::from_nodes(nodes))
 }
 
-/// Writes what a stage holds: its entries with their index columns, the
-/// Merkle nodes they complete and (with the commit) its redactions.
-pub(crate) fn write_stage(
+/// Writes staged rows: entries with their index columns, the Merkle
+/// nodes they complete, and new bytes of redacted entries.
+pub(crate) fn write_rows(
     client: &mut Client,
-    stage: &Stage,
-    with_redactions: bool,
+    entries: &[StagedEntry],
+    nodes: &[(u8, u64, Hash)],
+    redactions: &BTreeMap<u64, Vec<u8>>,
 ) -> Result<(), StoreError> {
-    if !stage.entries.is_empty() {
-        let n = stage.entries.len();
+    if !entries.is_empty() {
+        let n = entries.len();
         let (mut seqs, mut ids, mut streams, mut versions) = (
             Vec::with_capacity(n),
             Vec::with_capacity(n),
@@ -292,7 +354,7 @@ pub(crate) fn write_stage(
             Vec::with_capacity(n),
             Vec::with_capacity(n),
         );
-        for staged in &stage.entries {
+        for staged in entries {
             let header = &staged.header;
             seqs.push(int(header.seq)?);
             ids.push(header.event_id);
@@ -322,14 +384,13 @@ pub(crate) fn write_stage(
             )
             .map_err(|e| database(&e))?;
     }
-    if !stage.nodes.is_empty() {
-        let levels: Vec<i16> = stage.nodes.iter().map(|n| i16::from(n.0)).collect();
-        let indexes = stage
-            .nodes
+    if !nodes.is_empty() {
+        let levels: Vec<i16> = nodes.iter().map(|n| i16::from(n.0)).collect();
+        let indexes = nodes
             .iter()
             .map(|n| int(n.1))
             .collect::<Result<Vec<i64>, _>>()?;
-        let hashes: Vec<&[u8]> = stage.nodes.iter().map(|n| n.2.as_slice()).collect();
+        let hashes: Vec<&[u8]> = nodes.iter().map(|n| n.2.as_slice()).collect();
         client
             .execute(
                 "INSERT INTO armistice.nodes (level, idx, hash) \
@@ -338,13 +399,12 @@ pub(crate) fn write_stage(
             )
             .map_err(|e| database(&e))?;
     }
-    if with_redactions && !stage.redactions.is_empty() {
-        let seqs = stage
-            .redactions
+    if !redactions.is_empty() {
+        let seqs = redactions
             .keys()
             .map(|seq| int(*seq))
             .collect::<Result<Vec<i64>, _>>()?;
-        let bytes: Vec<&[u8]> = stage.redactions.values().map(Vec::as_slice).collect();
+        let bytes: Vec<&[u8]> = redactions.values().map(Vec::as_slice).collect();
         let changed = client
             .execute(
                 "UPDATE armistice.entries AS e SET bytes = r.bytes \
@@ -353,11 +413,26 @@ pub(crate) fn write_stage(
             )
             .map_err(|e| database(&e))?;
         if changed != seqs.len() as u64 {
-            let first = stage.redactions.keys().next().copied().unwrap_or(0);
+            let first = redactions.keys().next().copied().unwrap_or(0);
             return Err(corrupt(first, "an entry to redact is missing from the log"));
         }
     }
     Ok(())
+}
+
+/// Writes a session's staged chunk (its redactions only with the commit).
+fn write_stage(
+    client: &mut Client,
+    stage: &Stage,
+    with_redactions: bool,
+) -> Result<(), StoreError> {
+    let none = BTreeMap::new();
+    let redactions = if with_redactions {
+        &stage.redactions
+    } else {
+        &none
+    };
+    write_rows(client, &stage.entries, &stage.nodes, redactions)
 }
 
 /// Moves the head row (announcing it), and stores the operator's keys
@@ -444,6 +519,12 @@ impl PgStore {
         self.group.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Appends not yet answered: queued, or in the transaction under way.
+    pub fn waiting_appends(&self) -> usize {
+        let group = self.lock_group();
+        group.queue.len() + group.in_flight
+    }
+
     /// Appends a batch: all of it lands, durably, or none of it does.
     /// Concurrent appends share one transaction (group commit): one waiting
     /// caller leads it for all of them.
@@ -473,6 +554,7 @@ impl PgStore {
             }
             group.leading = true;
             let taken = take_group(&mut group.queue);
+            group.in_flight = taken.len();
             drop(group);
             let lead = Leading {
                 store: self,
@@ -522,12 +604,13 @@ impl PgStore {
         let mut frontier = locked.frontier.clone();
         let mut keys = writer.operator_keys.clone();
         let mut outcomes = Vec::with_capacity(requests.len());
+        let ids = stored_ids(conn, requests.iter().map(|r| r.batch.as_slice()))?;
+        let mut pending = Pending::default();
         for request in requests {
             let mut stage = Stage::new(head, frontier.clone(), keys.clone());
             let started = Instant::now();
             let staged = {
-                let mut view = TxnView::new(conn, locked.head.seq);
-                view.prefetch_ids(&request.batch)?;
+                let view = TxnView::new(conn, locked.head.seq, &pending, &ids);
                 let mut salt = fresh_salt;
                 let mut context = StageContext {
                     operator_key: signing.as_ref(),
@@ -546,10 +629,10 @@ impl PgStore {
             staging += started.elapsed();
             match staged {
                 Ok(appended) => {
-                    write_stage(conn, &stage, true)?;
                     if stage.operator_keys != keys {
                         signing = self.rotated_signing_key(&stage.operator_keys);
                     }
+                    pending.absorb(&mut stage);
                     head = stage.head;
                     frontier = stage.frontier;
                     keys = stage.operator_keys;
@@ -557,12 +640,15 @@ impl PgStore {
                 }
                 Err(rejected @ StoreError::Rejected { .. }) => {
                     // What the batch applied to the rule state goes; the
-                    // streams reload from the transaction's view.
+                    // streams reload through the view.
                     writer.rules = RuleState::default();
                     outcomes.push(Err(rejected));
                 }
                 Err(failed) => return Err(failed),
             }
+        }
+        if !pending.is_empty() {
+            write_rows(conn, &pending.entries, &pending.nodes, &pending.redactions)?;
         }
         let keys_changed = keys != writer.operator_keys;
         let committed = finish_transaction(
@@ -675,6 +761,7 @@ impl Drop for Leading<'_> {
         }
         let mut group = self.store.lock_group();
         group.leading = false;
+        group.in_flight = 0;
         drop(group);
         self.store.group_done.notify_all();
     }
@@ -737,8 +824,10 @@ impl<'a> PgSession<'a> {
     ) -> Result<Vec<Appended>, StoreError> {
         let keys_before = self.stage.operator_keys.clone();
         let staged = {
-            let mut view = TxnView::new(&mut self.conn, self.locked.head.seq);
-            view.prefetch_ids(batch).and_then(|()| {
+            let ids = stored_ids(&mut self.conn, std::iter::once(batch));
+            let none = Pending::default();
+            ids.and_then(|ids| {
+                let view = TxnView::new(&mut self.conn, self.locked.head.seq, &none, &ids);
                 let mut salt = fresh_salt;
                 let mut context = StageContext {
                     operator_key: self.signing.as_ref(),

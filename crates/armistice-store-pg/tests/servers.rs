@@ -308,3 +308,73 @@ fn an_unsigned_operator_statement_needs_the_key_and_a_party_signature_is_checked
         .collect();
     assert_eq!(ids.len(), 1);
 }
+
+/// Appends queued behind an import share one transaction: a duplicate of
+/// an earlier append of the group is answered with its seq, a rejected
+/// append fails alone, and a later one sees what the earlier ones staged.
+#[test]
+fn appends_sharing_a_transaction_see_each_other_and_fail_alone() {
+    let Some(postgres) = Postgres::new() else {
+        return;
+    };
+    let (a, _, _) = two_servers(&postgres);
+    let duplicated = armistice_store_conformance::data::sub(&claim("g1"));
+    let respond = r#"{"type":"allegation_responded","by":"RU","claim":"g1","response":"denied","statement":"no"}"#;
+    let bad = r#"{"type":"allegation_responded","by":"UA","claim":"g1","response":"denied","statement":"no"}"#;
+    let batches: Vec<Vec<Submission>> = vec![
+        subs(&[&claim("g0")]),
+        vec![duplicated.clone()],
+        vec![duplicated],
+        subs(&[bad]),
+        subs(&[&claim("g2"), respond]),
+    ];
+    let session = a.begin().unwrap();
+    let before = a.stats();
+    let outcomes: Vec<Result<Vec<Appended>, StoreError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = batches
+            .iter()
+            .enumerate()
+            .map(|(i, batch)| {
+                let handle = scope.spawn(|| a.append(batch, &options()));
+                // The first leads and waits for the import; the others queue in order.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+                while a.waiting_appends() <= i {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "append {i} never queued"
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                handle
+            })
+            .collect();
+        drop(session);
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let seqs = |o: &Result<Vec<Appended>, StoreError>| -> Vec<(u64, bool)> {
+        o.as_ref()
+            .unwrap()
+            .iter()
+            .map(|a| (a.seq, a.duplicate))
+            .collect()
+    };
+    assert_eq!(seqs(&outcomes[0]), vec![(7, false)]);
+    assert_eq!(seqs(&outcomes[1]), vec![(8, false)]);
+    assert_eq!(seqs(&outcomes[2]), vec![(8, true)]);
+    assert!(
+        matches!(outcomes[3], Err(StoreError::Rejected { .. })),
+        "{:?}",
+        outcomes[3]
+    );
+    assert_eq!(seqs(&outcomes[4]), vec![(9, false), (10, false)]);
+    let after = a.stats();
+    assert_eq!(
+        (
+            after.transactions - before.transactions,
+            after.appends - before.appends
+        ),
+        (2, 5),
+        "the first alone, then the four queued behind it together"
+    );
+    assert_eq!(a.verify().unwrap().problems, vec![]);
+}
