@@ -207,6 +207,15 @@ fn lost_acknowledgement(stop_waiting: &str) {
     let outcome = std::thread::scope(|scope| {
         let sent = scope.spawn(|| store.append(std::slice::from_ref(&submission), &options()));
         let pid = waiting_commit(&primary);
+        // While the commit waits for the standby, nobody sees it, not even
+        // on the primary: an entry is never shown before it is durable.
+        assert_eq!(store.head().seq, 6);
+        let mut reader = primary.connect().unwrap();
+        let shown: i64 = reader
+            .query_one("SELECT count(*) FROM armistice.entries WHERE seq = 7", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(shown, 0, "a commit waiting for the standby is visible");
         primary
             .execute(&format!("SELECT {stop_waiting}({pid})"))
             .unwrap();
