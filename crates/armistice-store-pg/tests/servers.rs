@@ -378,3 +378,31 @@ fn appends_sharing_a_transaction_see_each_other_and_fail_alone() {
     );
     assert_eq!(a.verify().unwrap().problems, vec![]);
 }
+
+/// A server's head watch sees what the others append (their `pg_notify`),
+/// and a reader asks for at most what it will read.
+#[test]
+fn one_servers_watch_sees_the_others_appends() {
+    let Some(postgres) = Postgres::new() else {
+        return;
+    };
+    let (a, b, _) = two_servers(&postgres);
+    let watch = b.watch_head();
+    let appended = append(&a, &[&claim("w1")]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while watch.borrow().seq < appended[0].seq {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B never saw A's append"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(watch.borrow().hash, appended[0].hash);
+    let at = armistice_core::Timestamp::parse_rfc3339("2025-03-19T08:00:00Z").unwrap();
+    assert!(b.records_occurred_by(at, 7, 0).unwrap().is_none());
+    let early = b.records_occurred_by(at, 7, 10).unwrap().unwrap();
+    assert_eq!(
+        early.iter().map(|r| r.header.seq).collect::<Vec<_>>(),
+        (1..=7).collect::<Vec<_>>()
+    );
+}
