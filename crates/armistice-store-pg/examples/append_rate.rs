@@ -57,9 +57,11 @@ fn report_pg(name: &str, store: &PgStore, threads: usize, duration: Duration) {
     let appends = after.appends - before.appends;
     let locked = (after.locked_micros - before.locked_micros) as f64;
     let staging = (after.staging_micros - before.staging_micros) as f64;
+    let ahead = after.staged_ahead - before.staged_ahead;
     println!(
-        "{name:<28} {threads:>3} writers: {per_s:>8.0} appends/s  ({:.1} appends per transaction, head row held {:.2} ms per transaction, {:.0}% of it staging)",
+        "{name:<28} {threads:>3} writers: {per_s:>8.0} appends/s  ({:.1} appends per transaction, {:.0}% staged ahead of the lock; head row held {:.2} ms per transaction, {:.0}% of it staging)",
         appends as f64 / transactions.max(1) as f64,
+        100.0 * ahead as f64 / transactions.max(1) as f64,
         locked / transactions.max(1) as f64 / 1000.0,
         100.0 * staging / locked.max(1.0),
     );

@@ -46,26 +46,138 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
+/// What each append of a group came to.
+type Outcomes = Vec<Result<Vec<Appended>, StoreError>>;
+
 /// Most appends one transaction carries.
 pub const GROUP_APPENDS_MAX: usize = 256;
 
-/// What this process remembers between its transactions.
+/// What this process knows of the head between its transactions, held
+/// only briefly. The rule state ([`RuleState`], held while a group or an
+/// import is staged) lives beside it in its own lock; it is valid at `at`
+/// plus the groups staged ahead, or empty. Whoever holds the rule state
+/// and finds `at` unset or another head locked empties it first.
 #[derive(Default)]
 pub(crate) struct Writer {
-    /// The rules' view of the streams loaded so far.
-    rules: RuleState,
-    /// The head this process's last commit left: the rule state and the
-    /// operator keys are valid only while the locked head is this one.
+    /// The head this process's last commit left.
     at: Option<Head>,
+    /// The tree's frontier at `at`.
+    frontier: Frontier,
+    /// The operator's keys at `at`.
     operator_keys: OperatorKeys,
+    /// Groups staged ahead of the lock and not yet committed, oldest first
+    /// (never any while `at` is unset).
+    ahead: Vec<Arc<Ahead>>,
+    /// Counts the resets: a group staged across one is not kept.
+    generation: u64,
 }
 
 impl Writer {
-    /// Forgets everything (after a failure, or another server's append).
+    /// Forgets the head (after a failure, or another server's append): the
+    /// next holder of the rule state empties it, and what was staged ahead
+    /// is staged again under the lock.
     fn reset(&mut self) {
-        self.rules = RuleState::default();
         self.at = None;
+        self.ahead.clear();
+        self.generation += 1;
     }
+}
+
+/// A group staged before its transaction took the head row: valid only if
+/// the head it then locks is `from` (every group before it committed, and
+/// no other server appended); otherwise it is staged again under the lock.
+pub(crate) struct Ahead {
+    /// The head its transaction must find.
+    from: Head,
+    /// The head after it.
+    to: Head,
+    frontier: Frontier,
+    keys: OperatorKeys,
+    keys_changed: bool,
+    /// The operator key that signs after it (a rotation's).
+    signing: Option<SigningKey>,
+    pending: Pending,
+    /// The writer's generation when it was staged.
+    generation: u64,
+}
+
+/// This process's turns at the head row, in the order the groups were
+/// staged: a group staged on top of another commits after it.
+#[derive(Default)]
+pub(crate) struct Turns {
+    /// The next ticket to hand out, and the ticket whose turn it is.
+    state: Mutex<(u64, u64)>,
+    turned: std::sync::Condvar,
+}
+
+impl Turns {
+    /// The next turn.
+    fn ticket(&self) -> Ticket<'_> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let number = state.0;
+        state.0 += 1;
+        Ticket {
+            turns: self,
+            number,
+            waited: false,
+        }
+    }
+}
+
+/// A turn at the head row: waited for, then passed on when dropped (also
+/// when its holder panics, so that the turns go on).
+pub(crate) struct Ticket<'a> {
+    turns: &'a Turns,
+    number: u64,
+    waited: bool,
+}
+
+impl Ticket<'_> {
+    /// Waits until it is this ticket's turn (at once when it is already).
+    fn wait(&mut self) {
+        let mut state = self.turns.state.lock().unwrap_or_else(|p| p.into_inner());
+        while state.1 != self.number {
+            state = self
+                .turns
+                .turned
+                .wait(state)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        self.waited = true;
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if !self.waited {
+            self.wait();
+        }
+        let mut state = self.turns.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.1 += 1;
+        drop(state);
+        self.turns.turned.notify_all();
+    }
+}
+
+/// Where a group's staging starts.
+struct Base {
+    head: Head,
+    frontier: Frontier,
+    keys: OperatorKeys,
+    signing: Option<SigningKey>,
+    /// Table rows past this seq are not read (an in-flight group's, which
+    /// an overlay holds, or another server's).
+    bound: u64,
+}
+
+/// What staging a group gave.
+struct StagedGroup {
+    outcomes: Outcomes,
+    pending: Pending,
+    head: Head,
+    frontier: Frontier,
+    keys: OperatorKeys,
+    signing: Option<SigningKey>,
 }
 
 /// Appends waiting for a transaction.
@@ -146,16 +258,19 @@ impl Pending {
     }
 }
 
-/// The log as staging sees it inside the append transaction: the rows
-/// committed before it, what the transaction wrote, and what the group's
-/// earlier appends staged ([`Pending`]). The event ids a group names are
-/// looked up in one query first, and a stream's entries are read with
-/// their bytes, so that staging costs a few round trips, not one per event.
+/// The log as staging sees it: the table's rows up to `bound` (committed
+/// when staging began; in a session, its transaction's own rows too), what
+/// the groups staged ahead and not yet committed hold ([`Pending`]
+/// overlays, oldest first), and what this group's earlier appends staged.
+/// The event ids a group names are looked up in one query first, and a
+/// stream's entries are read with their bytes, so that staging costs a few
+/// round trips, not one per event.
 pub(crate) struct TxnView<'a> {
     client: RefCell<&'a mut Client>,
-    /// The head when the transaction locked it: only entries up to it may be redacted.
+    bound: i64,
+    /// Only entries up to this seq (durable) may be redacted.
     durable: u64,
-    pending: &'a Pending,
+    overlays: Vec<&'a Pending>,
     /// Event ids looked up in bulk: seq, or `None` when not stored.
     ids: &'a HashMap<Uuid, Option<u64>>,
     /// Entry bytes read with their stream.
@@ -165,31 +280,35 @@ pub(crate) struct TxnView<'a> {
 impl<'a> TxnView<'a> {
     fn new(
         client: &'a mut Client,
+        bound: u64,
         durable: u64,
-        pending: &'a Pending,
+        overlays: Vec<&'a Pending>,
         ids: &'a HashMap<Uuid, Option<u64>>,
     ) -> Self {
         TxnView {
             client: RefCell::new(client),
+            bound: i64::try_from(bound).unwrap_or(i64::MAX),
             durable,
-            pending,
+            overlays,
             ids,
             bytes: RefCell::new(HashMap::new()),
         }
     }
 }
 
-/// Looks up every event id the batches name, in one query: seq, or `None`
-/// when not stored.
+/// Looks up every event id the batches name among the table's rows up to
+/// `bound`, in one query: seq, or `None` when not stored.
 fn stored_ids<'b>(
     client: &mut Client,
     batches: impl Iterator<Item = &'b [Submission]>,
+    bound: u64,
 ) -> Result<HashMap<Uuid, Option<u64>>, StoreError> {
     let ids: Vec<Uuid> = batches.flatten().map(|s| s.statement.event_id).collect();
+    let bound = i64::try_from(bound).unwrap_or(i64::MAX);
     let rows = client
         .query(
-            "SELECT event_id, seq FROM armistice.entries WHERE event_id = ANY($1)",
-            &[&ids],
+            "SELECT event_id, seq FROM armistice.entries WHERE event_id = ANY($1) AND seq <= $2",
+            &[&ids, &bound],
         )
         .map_err(|e| database(&e))?;
     let mut found: HashMap<Uuid, Option<u64>> = ids.into_iter().map(|id| (id, None)).collect();
@@ -201,7 +320,7 @@ fn stored_ids<'b>(
 
 impl LogView for TxnView<'_> {
     fn event_seq(&self, id: &Uuid) -> Result<Option<u64>, StoreError> {
-        if let Some(seq) = self.pending.ids.get(id) {
+        if let Some(seq) = self.overlays.iter().find_map(|o| o.ids.get(id)) {
             return Ok(Some(*seq));
         }
         if let Some(known) = self.ids.get(id) {
@@ -211,8 +330,8 @@ impl LogView for TxnView<'_> {
             .client
             .borrow_mut()
             .query_opt(
-                "SELECT seq FROM armistice.entries WHERE event_id = $1",
-                &[id],
+                "SELECT seq FROM armistice.entries WHERE event_id = $1 AND seq <= $2",
+                &[id, &self.bound],
             )
             .map_err(|e| database(&e))?;
         row.map(|row| seq_of(row.get(0))).transpose()
@@ -223,8 +342,9 @@ impl LogView for TxnView<'_> {
             .client
             .borrow_mut()
             .query(
-                "SELECT seq, bytes FROM armistice.entries WHERE stream = $1 ORDER BY version",
-                &[&stream],
+                "SELECT seq, bytes FROM armistice.entries WHERE stream = $1 AND seq <= $2 \
+                 ORDER BY version",
+                &[&stream, &self.bound],
             )
             .map_err(|e| database(&e))?;
         let mut seqs = Vec::with_capacity(rows.len());
@@ -234,18 +354,26 @@ impl LogView for TxnView<'_> {
             bytes.insert(seq, row.get(1));
             seqs.push(seq);
         }
-        if let Some(staged) = self.pending.streams.get(stream) {
-            seqs.extend(staged);
+        for overlay in &self.overlays {
+            if let Some(staged) = overlay.streams.get(stream) {
+                seqs.extend(staged);
+            }
         }
         Ok(seqs)
     }
 
     fn entry_bytes(&self, seq: u64) -> Result<Vec<u8>, StoreError> {
-        if let Some(bytes) = self.pending.redactions.get(&seq) {
-            return Ok(bytes.clone());
+        // The newest redaction of an entry wins (a later one is refused
+        // while one is pending, so there is at most one).
+        for overlay in self.overlays.iter().rev() {
+            if let Some(bytes) = overlay.redactions.get(&seq) {
+                return Ok(bytes.clone());
+            }
         }
-        if let Some(index) = self.pending.at.get(&seq) {
-            return Ok(self.pending.entries[*index].bytes.clone());
+        for overlay in &self.overlays {
+            if let Some(index) = overlay.at.get(&seq) {
+                return Ok(overlay.entries[*index].bytes.clone());
+            }
         }
         if let Some(bytes) = self.bytes.borrow().get(&seq) {
             return Ok(bytes.clone());
@@ -502,9 +630,8 @@ pub(crate) fn commit(conn: &mut Pooled) -> Result<(), StoreError> {
 
 impl PgStore {
     fn lock_writer(&self) -> MutexGuard<'_, Writer> {
-        // A panic under the lock leaves a rule state that `reset` would
-        // have dropped; every failure path resets it before unlocking, and
-        // a poisoned one is reset here.
+        // A panic under the lock may leave it half-updated: a poisoned one
+        // forgets the head.
         match self.writer.lock() {
             Ok(writer) => writer,
             Err(poisoned) => {
@@ -515,11 +642,42 @@ impl PgStore {
         }
     }
 
+    fn lock_rules(&self) -> MutexGuard<'_, RuleState> {
+        // A panic while staging leaves a rule state half-applied: a
+        // poisoned one is emptied (it reloads from the log).
+        match self.rules.lock() {
+            Ok(rules) => rules,
+            Err(poisoned) => {
+                let mut rules = poisoned.into_inner();
+                *rules = RuleState::default();
+                rules
+            }
+        }
+    }
+
+    /// The rule state valid at `locked` (emptied unless the head this
+    /// process's last commit left is the one locked, with nothing staged
+    /// ahead), and the operator's keys there.
+    fn refresh_writer(
+        &self,
+        client: &mut Client,
+        rules: &mut RuleState,
+        locked: Head,
+    ) -> Result<OperatorKeys, StoreError> {
+        let mut writer = self.lock_writer();
+        if writer.at != Some(locked) || !writer.ahead.is_empty() {
+            writer.reset();
+            *rules = RuleState::default();
+            writer.operator_keys = schema::operator_keys(client)?;
+        }
+        Ok(writer.operator_keys.clone())
+    }
+
     fn lock_group(&self) -> MutexGuard<'_, Group> {
         self.group.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Appends not yet answered: queued, or in the transaction under way.
+    /// Appends not yet answered: queued, or in a transaction under way.
     pub fn waiting_appends(&self) -> usize {
         let group = self.lock_group();
         group.queue.len() + group.in_flight
@@ -527,7 +685,8 @@ impl PgStore {
 
     /// Appends a batch: all of it lands, durably, or none of it does.
     /// Concurrent appends share one transaction (group commit): one waiting
-    /// caller leads it for all of them.
+    /// caller leads it for all of them. While it commits, the next group
+    /// is staged on top of it, ahead of the head row's lock.
     pub fn append(
         &self,
         batch: &[Submission],
@@ -545,7 +704,9 @@ impl PgStore {
             if let Some(outcome) = request.take_outcome() {
                 return outcome;
             }
-            if group.leading {
+            // Another caller stages the queue, or this append is in a
+            // group committing now: wait for it.
+            if group.leading || group.queue.is_empty() {
                 group = self
                     .group_done
                     .wait(group)
@@ -554,13 +715,22 @@ impl PgStore {
             }
             group.leading = true;
             let taken = take_group(&mut group.queue);
-            group.in_flight = taken.len();
+            group.in_flight += taken.len();
+            let ticket = self.turns.ticket();
             drop(group);
-            let lead = Leading {
+            let mut lead = Leading {
                 store: self,
                 taken: &taken,
+                staging: true,
             };
-            let outcomes = self.commit_group(&taken);
+            let mut ticket = ticket;
+            let ahead = self.stage_ahead(&taken);
+            // The next group is staged while this one commits, from what
+            // queued meanwhile: not before this one's turn, so that it
+            // gathers every append that arrives until then.
+            ticket.wait();
+            lead.staged();
+            let outcomes = self.commit_group(&taken, ahead, ticket);
             for (request, outcome) in taken.iter().zip(outcomes) {
                 request.set_outcome(outcome);
             }
@@ -569,130 +739,298 @@ impl PgStore {
         }
     }
 
-    /// One transaction for `requests`: an outcome for each.
-    fn commit_group(&self, requests: &[Arc<Request>]) -> Vec<Result<Vec<Appended>, StoreError>> {
-        let mut writer = self.lock_writer();
-        let signing = self.lock_keys().current.clone();
-        let result = self.shared.write_pool.get().and_then(|mut conn| {
-            let done = self.group_transaction(&mut conn, &mut writer, requests, signing);
-            if done.is_err() {
+    /// Stages a group before taking the head row, on top of the groups
+    /// staged ahead (or the head this process's last commit left); `None`
+    /// when there is no such head to start from, or staging failed (the
+    /// group is then staged under the lock).
+    fn stage_ahead(&self, requests: &[Arc<Request>]) -> Option<(Arc<Ahead>, Outcomes)> {
+        let mut rules = self.lock_rules();
+        let (base, chain, generation) = {
+            let writer = self.lock_writer();
+            let base = match (writer.ahead.first(), writer.ahead.last(), writer.at) {
+                (Some(first), Some(last), _) => Base {
+                    head: last.to,
+                    frontier: last.frontier.clone(),
+                    keys: last.keys.clone(),
+                    signing: last.signing.clone(),
+                    bound: first.from.seq,
+                },
+                (_, _, Some(at)) => Base {
+                    head: at,
+                    frontier: writer.frontier.clone(),
+                    keys: writer.operator_keys.clone(),
+                    signing: self.lock_keys().current.clone(),
+                    bound: at.seq,
+                },
+                _ => return None,
+            };
+            (base, writer.ahead.clone(), writer.generation)
+        };
+        let overlays: Vec<&Pending> = chain.iter().map(|a| &a.pending).collect();
+        let staged = self.shared.write_pool.get().and_then(|mut conn| {
+            let staged = self.stage_group(&mut conn, &mut rules, &base, overlays, requests);
+            if staged.is_err() {
                 conn.mark_broken();
             }
-            done
+            staged
         });
-        match result {
-            Ok(outcomes) => outcomes,
-            Err(error) => {
-                writer.reset();
-                requests.iter().map(|_| Err(repeat(&error))).collect()
+        let mut writer = self.lock_writer();
+        let staged = match staged {
+            Ok(staged) if writer.generation == generation => staged,
+            // Staging failed, or a group it was staged on failed meanwhile:
+            // staged again under the lock.
+            failed => {
+                if failed.is_err() {
+                    writer.reset();
+                }
+                *rules = RuleState::default();
+                return None;
             }
-        }
+        };
+        let ahead = Arc::new(Ahead {
+            from: base.head,
+            to: staged.head,
+            frontier: staged.frontier,
+            keys_changed: staged.keys != base.keys,
+            keys: staged.keys,
+            signing: staged.signing,
+            pending: staged.pending,
+            generation,
+        });
+        writer.ahead.push(Arc::clone(&ahead));
+        Some((ahead, staged.outcomes))
     }
 
-    fn group_transaction(
+    /// Stages every request of a group after `base`, reading through a
+    /// view bounded there with `overlays` on top; a rejected request fails
+    /// alone.
+    fn stage_group(
         &self,
-        conn: &mut Pooled,
-        writer: &mut Writer,
+        client: &mut Client,
+        rules: &mut RuleState,
+        base: &Base,
+        overlays: Vec<&Pending>,
         requests: &[Arc<Request>],
-        mut signing: Option<SigningKey>,
-    ) -> Result<Vec<Result<Vec<Appended>, StoreError>>, StoreError> {
-        let locked = begin_locked(conn)?;
-        let locked_at = Instant::now();
-        let mut staging = Duration::ZERO;
-        self.refresh_writer(conn, writer, locked.head)?;
-        let mut head = locked.head;
-        let mut frontier = locked.frontier.clone();
-        let mut keys = writer.operator_keys.clone();
-        let mut outcomes = Vec::with_capacity(requests.len());
-        let ids = stored_ids(conn, requests.iter().map(|r| r.batch.as_slice()))?;
-        let mut pending = Pending::default();
+    ) -> Result<StagedGroup, StoreError> {
+        let ids = stored_ids(
+            client,
+            requests.iter().map(|r| r.batch.as_slice()),
+            base.bound,
+        )?;
+        let mut group = StagedGroup {
+            outcomes: Vec::with_capacity(requests.len()),
+            pending: Pending::default(),
+            head: base.head,
+            frontier: base.frontier.clone(),
+            keys: base.keys.clone(),
+            signing: base.signing.clone(),
+        };
         for request in requests {
-            let mut stage = Stage::new(head, frontier.clone(), keys.clone());
-            let started = Instant::now();
+            let mut stage = Stage::new(group.head, group.frontier.clone(), group.keys.clone());
             let staged = {
-                let view = TxnView::new(conn, locked.head.seq, &pending, &ids);
+                let mut layers = overlays.clone();
+                layers.push(&group.pending);
+                let view = TxnView::new(client, base.bound, base.bound, layers, &ids);
                 let mut salt = fresh_salt;
                 let mut context = StageContext {
-                    operator_key: signing.as_ref(),
+                    operator_key: group.signing.as_ref(),
                     fresh_salt: &mut salt,
                 };
                 stage
-                    .stage_chunk(
-                        &view,
-                        &mut writer.rules,
-                        &mut context,
-                        &request.batch,
-                        &request.options,
-                    )
+                    .stage_chunk(&view, rules, &mut context, &request.batch, &request.options)
                     .and_then(|appended| stage.finish().map(|()| appended))
             };
-            staging += started.elapsed();
             match staged {
                 Ok(appended) => {
-                    if stage.operator_keys != keys {
-                        signing = self.rotated_signing_key(&stage.operator_keys);
+                    if stage.operator_keys != group.keys {
+                        group.signing = self.rotated_signing_key(&stage.operator_keys);
                     }
-                    pending.absorb(&mut stage);
-                    head = stage.head;
-                    frontier = stage.frontier;
-                    keys = stage.operator_keys;
-                    outcomes.push(Ok(appended));
+                    group.pending.absorb(&mut stage);
+                    group.head = stage.head;
+                    group.frontier = stage.frontier;
+                    group.keys = stage.operator_keys;
+                    group.outcomes.push(Ok(appended));
                 }
                 Err(rejected @ StoreError::Rejected { .. }) => {
                     // What the batch applied to the rule state goes; the
                     // streams reload through the view.
-                    writer.rules = RuleState::default();
-                    outcomes.push(Err(rejected));
+                    *rules = RuleState::default();
+                    group.outcomes.push(Err(rejected));
                 }
                 Err(failed) => return Err(failed),
             }
         }
+        Ok(group)
+    }
+
+    /// Takes this process's turn at the head row and commits the group:
+    /// staged ahead when the locked head is the one it was staged after,
+    /// staged again under the lock otherwise.
+    fn commit_group(
+        &self,
+        requests: &[Arc<Request>],
+        ahead: Option<(Arc<Ahead>, Outcomes)>,
+        mut turn: Ticket<'_>,
+    ) -> Outcomes {
+        turn.wait();
+        let failed = |error: StoreError| -> Outcomes {
+            self.lock_writer().reset();
+            requests.iter().map(|_| Err(repeat(&error))).collect()
+        };
+        let mut conn = match self.shared.write_pool.get() {
+            Ok(conn) => conn,
+            Err(error) => return failed(error),
+        };
+        // Lock order: the rule state before the head row, everywhere both
+        // are held (imports too); a group staged ahead needs only the row.
+        if let Some((ahead, outcomes)) = ahead {
+            let locked = begin_locked(&mut conn);
+            let locked_at = Instant::now();
+            let result = match locked {
+                Ok(locked) if ahead.from == locked.head => {
+                    Some(self.commit_ahead(&mut conn, &locked, &ahead, outcomes))
+                }
+                Ok(_) => match conn.batch_execute("ROLLBACK") {
+                    Ok(()) => None,
+                    Err(e) => Some(Err(database(&e))),
+                },
+                Err(error) => Some(Err(error)),
+            };
+            match result {
+                Some(Ok(outcomes)) => {
+                    self.count(requests.len(), locked_at.elapsed(), Duration::ZERO, true);
+                    return outcomes;
+                }
+                Some(Err(error)) => {
+                    conn.mark_broken();
+                    return failed(error);
+                }
+                // Staged on what did not happen: staged again under the lock.
+                None => {}
+            }
+        }
+        let mut rules = self.lock_rules();
+        let locked = match begin_locked(&mut conn) {
+            Ok(locked) => locked,
+            Err(error) => {
+                conn.mark_broken();
+                drop(rules);
+                return failed(error);
+            }
+        };
+        let locked_at = Instant::now();
+        match self.stage_locked_and_commit(&mut conn, &mut rules, &locked, requests) {
+            Ok((outcomes, staging)) => {
+                drop(rules);
+                self.count(requests.len(), locked_at.elapsed(), staging, false);
+                outcomes
+            }
+            Err(error) => {
+                conn.mark_broken();
+                *rules = RuleState::default();
+                drop(rules);
+                failed(error)
+            }
+        }
+    }
+
+    /// Writes and commits a group staged ahead.
+    fn commit_ahead(
+        &self,
+        conn: &mut Pooled,
+        locked: &Locked,
+        ahead: &Ahead,
+        outcomes: Outcomes,
+    ) -> Result<Outcomes, StoreError> {
+        let pending = &ahead.pending;
         if !pending.is_empty() {
             write_rows(conn, &pending.entries, &pending.nodes, &pending.redactions)?;
         }
-        let keys_changed = keys != writer.operator_keys;
-        let committed = finish_transaction(
-            conn,
-            &locked,
-            head,
-            &frontier,
-            keys_changed.then_some(&keys),
-        )
-        .and_then(|()| commit(conn));
+        let keys = ahead.keys_changed.then_some(&ahead.keys);
+        let committed = finish_transaction(conn, locked, ahead.to, &ahead.frontier, keys)
+            .and_then(|()| commit(conn));
+        let mut writer = self.lock_writer();
         if let Err(error) = committed {
             // The rejected appends stay rejected; the others share the failure.
             conn.mark_broken();
             writer.reset();
-            return Ok(outcomes
-                .into_iter()
-                .map(|outcome| outcome.and_then(|_| Err(repeat(&error))))
-                .collect());
+            return Ok(fail_accepted(outcomes, &error));
         }
-        self.committed(writer, head, keys, keys_changed);
-        self.count(requests.len(), locked_at.elapsed(), staging);
+        let (keys, frontier) = (ahead.keys.clone(), ahead.frontier.clone());
+        if writer.generation == ahead.generation {
+            // It was the oldest group staged ahead (turns go in staging order).
+            if writer.ahead.first().is_some_and(|a| a.from == ahead.from) {
+                writer.ahead.remove(0);
+            }
+            self.committed(&mut writer, ahead.to, frontier, keys, ahead.keys_changed);
+        } else {
+            // A reset came between: the head stays unknown to the rule
+            // state until a commit under the lock.
+            self.rotated(&keys, ahead.keys_changed);
+            self.announce(ahead.to);
+        }
         Ok(outcomes)
     }
 
-    /// Keeps the cached rule state only when the locked head is the one
-    /// this process's last commit left; reads the operator's keys otherwise.
-    fn refresh_writer(
+    /// Stages the group under the lock (nothing staged ahead holds: the
+    /// first group, another server appended, or a group before failed),
+    /// writes it and commits.
+    fn stage_locked_and_commit(
         &self,
-        client: &mut Client,
-        writer: &mut Writer,
-        locked: Head,
-    ) -> Result<(), StoreError> {
-        if writer.at != Some(locked) {
-            writer.reset();
-            writer.operator_keys = schema::operator_keys(client)?;
+        conn: &mut Pooled,
+        rules: &mut RuleState,
+        locked: &Locked,
+        requests: &[Arc<Request>],
+    ) -> Result<(Outcomes, Duration), StoreError> {
+        // Groups staged ahead after this one were staged on what did not
+        // happen; they are staged again at their turn.
+        let keys = self.refresh_writer(conn, rules, locked.head)?;
+        let base = Base {
+            head: locked.head,
+            frontier: locked.frontier.clone(),
+            keys,
+            signing: self.lock_keys().current.clone(),
+            bound: locked.head.seq,
+        };
+        let started = Instant::now();
+        let staged = self.stage_group(conn, rules, &base, Vec::new(), requests)?;
+        let staging = started.elapsed();
+        let pending = &staged.pending;
+        if !pending.is_empty() {
+            write_rows(conn, &pending.entries, &pending.nodes, &pending.redactions)?;
         }
-        Ok(())
+        let keys_changed = staged.keys != base.keys;
+        let committed = finish_transaction(
+            conn,
+            locked,
+            staged.head,
+            &staged.frontier,
+            keys_changed.then_some(&staged.keys),
+        )
+        .and_then(|()| commit(conn));
+        let mut writer = self.lock_writer();
+        if let Err(error) = committed {
+            conn.mark_broken();
+            writer.reset();
+            *rules = RuleState::default();
+            return Ok((fail_accepted(staged.outcomes, &error), staging));
+        }
+        self.committed(
+            &mut writer,
+            staged.head,
+            staged.frontier,
+            staged.keys,
+            keys_changed,
+        );
+        Ok((staged.outcomes, staging))
     }
 
     /// Counts a committed transaction.
-    fn count(&self, appends: usize, locked: Duration, staging: Duration) {
+    fn count(&self, appends: usize, locked: Duration, staging: Duration, staged_ahead: bool) {
         let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
         stats.transactions += 1;
         stats.appends += appends as u64;
+        stats.staged_ahead += u64::from(staged_ahead);
         stats.locked_micros += u64::try_from(locked.as_micros()).unwrap_or(u64::MAX);
         stats.staging_micros += u64::try_from(staging.as_micros()).unwrap_or(u64::MAX);
     }
@@ -706,10 +1044,25 @@ impl PgStore {
             .filter(|k| k.verifying_key().to_bytes() == current)
     }
 
-    /// After a commit: the cache is valid at the new head; a rotation's key
+    /// After a commit: the writer knows the new head; a rotation's key
     /// signs from now on; the head is announced.
-    fn committed(&self, writer: &mut Writer, head: Head, keys: OperatorKeys, rotated: bool) {
+    fn committed(
+        &self,
+        writer: &mut Writer,
+        head: Head,
+        frontier: Frontier,
+        keys: OperatorKeys,
+        rotated: bool,
+    ) {
         writer.at = Some(head);
+        writer.frontier = frontier;
+        self.rotated(&keys, rotated);
+        writer.operator_keys = keys;
+        self.announce(head);
+    }
+
+    /// After a committed rotation, the key it installed signs.
+    fn rotated(&self, keys: &OperatorKeys, rotated: bool) {
         if rotated {
             let current = keys.current();
             let mut signing = self.lock_keys();
@@ -719,11 +1072,23 @@ impl PgStore {
                 .filter(|k| k.verifying_key().to_bytes() == current);
         }
         *self.known_keys.lock().unwrap_or_else(|p| p.into_inner()) = keys.clone();
-        writer.operator_keys = keys;
+    }
+
+    /// Announces a committed head (when reads see what appends wrote).
+    fn announce(&self, head: Head) {
         if !self.shared.separate_reads {
             self.shared.observe(head);
         }
     }
+}
+
+/// The outcomes of a group whose commit failed: the rejected appends stay
+/// rejected, the accepted ones share the failure.
+fn fail_accepted(outcomes: Outcomes, error: &StoreError) -> Outcomes {
+    outcomes
+        .into_iter()
+        .map(|outcome| outcome.and_then(|_| Err(repeat(error))))
+        .collect()
 }
 
 /// Takes the appends one transaction carries: in order, up to
@@ -742,11 +1107,24 @@ fn take_group(queue: &mut VecDeque<Arc<Request>>) -> Vec<Arc<Request>> {
     taken
 }
 
-/// The lead of a group transaction: when it ends (also by a panic), every
-/// append it carried has an outcome and the next waiting one may lead.
+/// The lead of a group: once its staging is done the next waiting append
+/// may lead (and stage on top of it); when it ends (also by a panic), every
+/// append it carried has an outcome.
 struct Leading<'a> {
     store: &'a PgStore,
     taken: &'a [Arc<Request>],
+    /// Whether it still holds the lead (staging).
+    staging: bool,
+}
+
+impl Leading<'_> {
+    /// Lets the next group's leader stage.
+    fn staged(&mut self) {
+        if std::mem::take(&mut self.staging) {
+            self.store.lock_group().leading = false;
+            self.store.group_done.notify_all();
+        }
+    }
 }
 
 impl Drop for Leading<'_> {
@@ -760,8 +1138,10 @@ impl Drop for Leading<'_> {
             }
         }
         let mut group = self.store.lock_group();
-        group.leading = false;
-        group.in_flight = 0;
+        if self.staging {
+            group.leading = false;
+        }
+        group.in_flight -= self.taken.len();
         drop(group);
         self.store.group_done.notify_all();
     }
@@ -773,7 +1153,9 @@ impl Drop for Leading<'_> {
 /// drop without commit rolls all of it back.
 pub struct PgSession<'a> {
     store: &'a PgStore,
-    writer: MutexGuard<'a, Writer>,
+    rules: MutexGuard<'a, RuleState>,
+    /// The operator's keys at the locked head.
+    keys: OperatorKeys,
     conn: Pooled,
     locked: Locked,
     stage: Stage,
@@ -784,29 +1166,27 @@ pub struct PgSession<'a> {
 impl<'a> PgSession<'a> {
     pub(crate) fn begin(store: &'a PgStore) -> Result<PgSession<'a>, StoreError> {
         store.check_writable()?;
-        let mut writer = store.lock_writer();
+        let mut rules = store.lock_rules();
         let mut conn = store.shared.write_pool.get()?;
         let locked = begin_locked(&mut conn).and_then(|locked| {
-            store.refresh_writer(&mut conn, &mut writer, locked.head)?;
-            Ok(locked)
+            let keys = store.refresh_writer(&mut conn, &mut rules, locked.head)?;
+            Ok((locked, keys))
         });
-        let locked = match locked {
+        let (locked, keys) = match locked {
             Ok(locked) => locked,
             Err(e) => {
                 conn.mark_broken();
-                writer.reset();
+                store.lock_writer().reset();
+                *rules = RuleState::default();
                 return Err(e);
             }
         };
-        let stage = Stage::new(
-            locked.head,
-            locked.frontier.clone(),
-            writer.operator_keys.clone(),
-        );
+        let stage = Stage::new(locked.head, locked.frontier.clone(), keys.clone());
         let signing = store.lock_keys().current.clone();
         Ok(PgSession {
             store,
-            writer,
+            rules,
+            keys,
             conn,
             locked,
             stage,
@@ -824,17 +1204,23 @@ impl<'a> PgSession<'a> {
     ) -> Result<Vec<Appended>, StoreError> {
         let keys_before = self.stage.operator_keys.clone();
         let staged = {
-            let ids = stored_ids(&mut self.conn, std::iter::once(batch));
-            let none = Pending::default();
+            // The session's own rows, written chunk by chunk, are read too.
+            let ids = stored_ids(&mut self.conn, std::iter::once(batch), u64::MAX);
             ids.and_then(|ids| {
-                let view = TxnView::new(&mut self.conn, self.locked.head.seq, &none, &ids);
+                let view = TxnView::new(
+                    &mut self.conn,
+                    u64::MAX,
+                    self.locked.head.seq,
+                    Vec::new(),
+                    &ids,
+                );
                 let mut salt = fresh_salt;
                 let mut context = StageContext {
                     operator_key: self.signing.as_ref(),
                     fresh_salt: &mut salt,
                 };
                 self.stage
-                    .stage_chunk(&view, &mut self.writer.rules, &mut context, batch, options)
+                    .stage_chunk(&view, &mut self.rules, &mut context, batch, options)
             })
         };
         let written = staged.and_then(|appended| {
@@ -851,7 +1237,7 @@ impl<'a> PgSession<'a> {
             }
             Err(e) => {
                 self.stage.failed = true;
-                self.writer.reset();
+                *self.rules = RuleState::default();
                 Err(e)
             }
         }
@@ -875,7 +1261,7 @@ impl<'a> PgSession<'a> {
         self.stage.finish()?;
         let head = self.stage.head;
         let keys = self.stage.operator_keys.clone();
-        let keys_changed = keys != self.writer.operator_keys;
+        let keys_changed = keys != self.keys;
         let finished = write_stage(&mut self.conn, &self.stage, true).and_then(|()| {
             finish_transaction(
                 &mut self.conn,
@@ -887,13 +1273,16 @@ impl<'a> PgSession<'a> {
         });
         let committed = finished.and_then(|()| commit(&mut self.conn));
         self.finished = true;
+        let mut writer = self.store.lock_writer();
         if let Err(e) = committed {
             self.conn.mark_broken();
-            self.writer.reset();
+            writer.reset();
+            *self.rules = RuleState::default();
             return Err(e);
         }
+        let frontier = self.stage.frontier.clone();
         self.store
-            .committed(&mut self.writer, head, keys, keys_changed);
+            .committed(&mut writer, head, frontier, keys, keys_changed);
         Ok(head)
     }
 }
@@ -908,7 +1297,8 @@ impl Drop for PgSession<'_> {
         if self.conn.batch_execute("ROLLBACK").is_err() {
             self.conn.mark_broken();
         }
-        self.writer.reset();
+        *self.rules = RuleState::default();
+        self.store.lock_writer().reset();
     }
 }
 

@@ -1,7 +1,7 @@
 //! Opening and creating the PostgreSQL log, the operator's keys, the head
 //! and its watch, and the [`Store`] trait over the other modules.
 
-use crate::append::{Group, PgSession, Writer};
+use crate::append::{Group, PgSession, Turns, Writer};
 use crate::error::{corrupt, database};
 use crate::pool::Pool;
 use crate::schema::{self, STORE_FORMAT};
@@ -138,9 +138,13 @@ pub struct PgStore {
     pub(crate) origin: String,
     pub(crate) read_only: bool,
     pub(crate) keys: Mutex<SigningKeys>,
-    /// The writer's cache (rule state, operator keys) and the lock that
-    /// makes this process take the head row one transaction at a time.
+    /// What this process knows of the head (held briefly).
     pub(crate) writer: Mutex<Writer>,
+    /// The rules' view of the streams loaded (held while staging).
+    pub(crate) rules: Mutex<armistice_core::rules::RuleState>,
+    /// This process's turns at the head row: one append transaction at a
+    /// time, in the order the groups were staged.
+    pub(crate) turns: Turns,
     /// Appends waiting to share a transaction (group commit).
     pub(crate) group: Mutex<Group>,
     pub(crate) group_done: Condvar,
@@ -160,9 +164,13 @@ pub struct AppendStats {
     pub transactions: u64,
     /// Appends (callers) they carried.
     pub appends: u64,
+    /// Transactions whose group was staged before the lock (on top of the
+    /// group committing before it) and held at the lock.
+    pub staged_ahead: u64,
     /// Time the head row was held: from the lock to the commit's return, µs.
     pub locked_micros: u64,
-    /// Of which staging (rules, signatures, leaves, hashes), µs.
+    /// Of which staging under the lock (rules, signatures, leaves,
+    /// hashes: groups not staged ahead), µs.
     pub staging_micros: u64,
 }
 
@@ -234,6 +242,8 @@ impl PgStore {
             read_only: options.read_only,
             keys: Mutex::new(SigningKeys::default()),
             writer: Mutex::new(Writer::default()),
+            rules: Mutex::new(Default::default()),
+            turns: Turns::default(),
             group: Mutex::new(Group::default()),
             group_done: Condvar::new(),
             watcher: OnceLock::new(),

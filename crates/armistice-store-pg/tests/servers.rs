@@ -406,3 +406,33 @@ fn one_servers_watch_sees_the_others_appends() {
         (1..=7).collect::<Vec<_>>()
     );
 }
+
+/// Under load a group is staged while the one before it commits, and the
+/// log is the same as if each had been staged under the lock.
+#[test]
+fn groups_are_staged_ahead_of_the_lock_while_the_one_before_commits() {
+    let Some(postgres) = Postgres::new() else {
+        return;
+    };
+    let (a, b, _) = two_servers(&postgres);
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            let a = &a;
+            scope.spawn(move || {
+                for i in 0..10 {
+                    append(a, &[&claim(&format!("p{t}-{i}"))]);
+                }
+            });
+        }
+    });
+    let stats = a.stats();
+    assert!(stats.staged_ahead > 0, "{stats:?}");
+    // Another server's append in between: the next group staged ahead is
+    // staged again under the lock, and the rule state reloads.
+    append(&b, &[&claim("between")]);
+    let message = rejection(a.append(&subs(&[&claim("between")]), &options()));
+    assert!(message.contains("already exists"), "{message}");
+    append(&a, &[&claim("after")]);
+    assert_eq!(a.head().seq, 6 + 80 + 2);
+    assert_eq!(b.verify().unwrap().problems, vec![]);
+}
