@@ -1,7 +1,16 @@
 //! Appending: one transaction per group of concurrent appends (or per
-//! import session) that locks the head row, stages each batch with the
-//! backend-neutral [`Stage`] against what the transaction sees, writes the
-//! rows, moves the head and commits.
+//! import session) that locks the head row, writes the rows the
+//! backend-neutral [`Stage`] made of each batch, moves the head and commits.
+//!
+//! A group is staged ([`Stage::stage_chunk`]: signatures, idempotency,
+//! expected versions, rules, the leaf and its hash, the Merkle nodes)
+//! *ahead* of the lock, while the group before it commits: on top of that
+//! group (an overlay of its staged rows) and of the table's rows up to the
+//! last committed seq. Its transaction then keeps it only if the head it
+//! locks is the one it was staged after — every group before it committed
+//! and no other server appended; otherwise it is staged again under the
+//! lock, reading the table with the lock held. Turns at the head row go in
+//! staging order.
 //!
 //! Order of one transaction:
 //!
@@ -9,17 +18,16 @@
 //!    (and, with a synchronous standby, until the standby has the commit)
 //!    no other server appends. The row gives seq, hash, `recorded_at` and
 //!    the tree's frontier, so nothing else is read to extend the tree.
-//! 2. The rule state cached from this process's last commit is kept only
-//!    when the locked head is the head that commit left; otherwise (another
-//!    server appended) it is dropped, and the operator's keys are read again.
-//! 3. Each waiting batch is staged ([`Stage::stage_chunk`]: signatures,
-//!    idempotency, expected versions, rules, the leaf and its hash, the
-//!    Merkle nodes), reading through the transaction (it sees the rows of
-//!    the batches before it); an accepted batch's rows are written at once
-//!    (`INSERT … SELECT * FROM UNNEST(…)`), a rejected one writes nothing
-//!    and only it fails.
-//! 4. The head row and, after a rotation, the operator's keys are
-//!    updated; `pg_notify` announces the head; `COMMIT`.
+//! 2. Staged ahead on this head: on to 4. Otherwise the rule state is kept
+//!    only when the locked head is the head this process's last commit
+//!    left (else dropped, and the operator's keys read again), and:
+//! 3. Each waiting batch is staged, reading through the transaction and
+//!    what the group's earlier batches staged; a rejected batch fails
+//!    alone.
+//! 4. The accepted batches' rows are written in one statement (`INSERT …
+//!    SELECT * FROM UNNEST(…)`), the nodes in another; the head row and,
+//!    after a rotation, the operator's keys are updated; `pg_notify`
+//!    announces the head; `COMMIT`.
 //!
 //! `seq` is the locked head + 1, never a sequence object: a failed
 //! transaction leaves no gap. A commit whose answer never came is

@@ -9,11 +9,13 @@
 //! this crate reads and writes rows around it:
 //!
 //! - appends: one transaction per group of concurrent appends that locks
-//!   the single head row, stages every batch, writes its rows, moves the
-//!   head and commits ([`append`](crate::PgStore::append)); the order of
-//!   the log is global and gap-free across servers, and an append is
-//!   acknowledged once PostgreSQL's commit is durable (on a synchronous
-//!   standby too, when the server names one);
+//!   the single head row, writes every batch's rows, moves the head and
+//!   commits ([`append`](crate::PgStore::append)); a group is staged while
+//!   the one before it commits, and staged again under the lock when the
+//!   head it finds is not the one it was staged after. The order of the log
+//!   is global and gap-free across servers, and an append is acknowledged
+//!   once PostgreSQL's commit is durable (on a synchronous standby too, when
+//!   the server names one);
 //! - reads: any committed row is a durable entry; reads may go to a
 //!   standby ([`PgOptions::read_from`]);
 //! - proofs and checkpoints from the stored subtree hashes; one checkpoint

@@ -436,3 +436,54 @@ fn groups_are_staged_ahead_of_the_lock_while_the_one_before_commits() {
     assert_eq!(a.head().seq, 6 + 80 + 2);
     assert_eq!(b.verify().unwrap().problems, vec![]);
 }
+
+/// A transaction that fails at its commit (here a deferred trigger refuses
+/// one claim) takes its group down, and only it: the groups staged ahead
+/// on top of it are staged again and land; the failed appends, sent again,
+/// land once; the log stays gap-free.
+#[test]
+fn a_group_failing_at_commit_takes_down_only_itself() {
+    let Some(postgres) = Postgres::new() else {
+        return;
+    };
+    let (a, _, url) = two_servers(&postgres);
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    client
+        .batch_execute(
+            "CREATE FUNCTION public.boom() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN RAISE EXCEPTION 'boom'; END $$; \
+             CREATE CONSTRAINT TRIGGER boom AFTER INSERT ON armistice.entries \
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW \
+             WHEN (NEW.stream = 'claim/boom') EXECUTE FUNCTION public.boom();",
+        )
+        .unwrap();
+    let failures = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            let (a, failures) = (&a, &failures);
+            scope.spawn(move || {
+                for i in 0..10 {
+                    let id = if t == 3 && i == 5 {
+                        "boom".to_owned()
+                    } else {
+                        format!("f{t}-{i}")
+                    };
+                    let submission = armistice_store_conformance::data::sub(&claim(&id));
+                    let batch = std::slice::from_ref(&submission);
+                    if let Err(error) = a.append(batch, &options()) {
+                        failures.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        assert!(matches!(error, StoreError::Database(_)), "{error:?}");
+                        if id != "boom" {
+                            a.append(batch, &options()).unwrap();
+                        }
+                    }
+                }
+            });
+        }
+    });
+    assert!(failures.into_inner() >= 1);
+    assert_eq!(a.head().seq, 6 + 79);
+    assert!(a.stream_records("claim/boom").unwrap().is_empty());
+    assert_eq!(a.verify().unwrap().problems, vec![]);
+    append(&a, &[&claim("after")]);
+}
