@@ -87,6 +87,18 @@ pub enum StoreError {
         /// How many entries there are.
         len: u64,
     },
+    /// The commit of an append was sent but its outcome never came back
+    /// (the connection to the database was lost, or the wait for a
+    /// synchronous standby was cancelled): the entries may or may not have
+    /// landed. Sending the same events again with the same event ids is
+    /// safe: those already stored are answered as duplicates, never added
+    /// twice.
+    #[error("the outcome of the append is unknown ({0}): it may or may not have landed; send the same events again with the same event ids (those already stored are reported as duplicates, never added twice)")]
+    OutcomeUnknown(String),
+    /// A database server (the PostgreSQL store) failed or was unreachable;
+    /// nothing was appended.
+    #[error("database error: {0}")]
+    Database(String),
     /// sled failed.
     #[error("storage error: {}", sled_message(.0))]
     Sled(#[from] sled::Error),

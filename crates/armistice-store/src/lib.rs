@@ -14,6 +14,7 @@
 //! nothing of sled ([`stage`]); a second backend reuses it.
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod chunk;
 mod error;
 mod guard;

@@ -24,6 +24,12 @@ impl Frontier {
         Frontier { nodes }
     }
 
+    /// Its subtrees, largest (leftmost) first, as (level, index, hash): what
+    /// a backend stores to resume the tree without reading it.
+    pub fn nodes(&self) -> &[(u8, u64, Hash)] {
+        &self.nodes
+    }
+
     /// Adds leaf `index` and returns every node it completes, lowest first
     /// (the leaf itself at level 0 included).
     pub fn push(&mut self, index: u64, leaf: Hash) -> Vec<(u8, u64, Hash)> {

@@ -126,6 +126,12 @@ impl Signatures {
         status
     }
 
+    /// Learns an operator key rotation appended at `seq` (a verifier that
+    /// is not this module's follows the log's rotations with it).
+    pub fn rotate_operator(&mut self, seq: u64, key: [u8; 32]) {
+        self.operator.rotate(seq, key);
+    }
+
     fn check(&self, record: &Record, payload: Option<(u8, &[u8])>) -> SignatureStatus {
         let header = &record.header;
         let key = match header.by.is_operator() {
