@@ -467,6 +467,9 @@ impl Store for PgStore {
     fn stream_records(&self, stream: &str) -> Result<Vec<Record>, StoreError> {
         PgStore::stream_records(self, stream)
     }
+    fn party_records(&self) -> Result<Vec<Record>, StoreError> {
+        PgStore::party_records(self)
+    }
     fn agreement_records(&self, agreement: &str) -> Result<Vec<Record>, StoreError> {
         PgStore::agreement_records(self, agreement)
     }
